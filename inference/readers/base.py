@@ -1,0 +1,186 @@
+"""Reader registry, input decoding and the cell tokenizer shared by every reader.
+
+A reader turns a document into fragments. It is chosen by sniffing the content (not only the
+extension): each registered reader says how sure it is that it can read the bytes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Callable, Protocol
+
+from nianbao.errors import EmptyInput, UnreadableInput
+from nianbao.schema import Fragment
+from nianbao.text import nfkc
+
+
+class Reader(Protocol):
+    name: str
+
+    def sniff(self, data: bytes, suffix: str) -> float: ...
+
+    def read(self, data: bytes, source: str) -> list[Fragment]: ...
+
+
+READERS: dict[str, Reader] = {}
+
+
+def register_reader(cls):
+    """Class decorator: adding a reader is one module and this one line."""
+    READERS[cls.name] = cls()
+    return cls
+
+
+def pick_reader(data: bytes, suffix: str, source: str) -> Reader:
+    if not data.strip():
+        raise EmptyInput("the file is empty", source=source)
+    scored = sorted(((r.sniff(data, suffix), name) for name, r in READERS.items()), reverse=True)
+    best, name = scored[0]
+    if best <= 0:
+        raise UnreadableInput("not a text, HTML or PDF document that nianbao can read", source=source)
+    return READERS[name]
+
+
+# --- decoding ---------------------------------------------------------------------------------
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def decode(data: bytes, source: str) -> str:
+    """UTF-8 (with or without BOM) or GB18030/GBK; anything else is a clear error."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = _try(data, "utf-16")
+    else:
+        text = _try(data, "utf-8") or _try(data, "gb18030")
+    if text is None:
+        raise UnreadableInput("unknown text encoding (tried UTF-8, UTF-16 with BOM and GB18030)", source=source)
+    if len(_CONTROL.findall(text[:20000])) > max(8, len(text[:20000]) // 200):
+        raise UnreadableInput("binary data, not a text document", source=source)
+    if not re.search(r"[\u4e00-\u9fff]", text):
+        raise UnreadableInput("no Chinese text found: unknown encoding or not a report", source=source)
+    return text
+
+
+def _try(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+# --- tokenizing one cell or line ----------------------------------------------------------------
+ZERO_MARKS = {"-", "/", "—", "——", "－", "无", "–", "\\", "—/—", "/-"}
+_NOTE_AFTER_NUMBER = re.compile(r"(?<=\d)\s*[（(][^（()）]*[）)]")
+_NUM = re.compile(r"(?<![\d.])(-?\d+(?:,\d{3})*(?:\.\d+)?)(\s*(?:万元|元|件|个|项|人次|宗))?")
+_CJK = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+_LABEL_AFTER = re.compile(r"^(?:[.、．][^\d\s]|[年月日号条项位%％)）])")
+PROSE_END = re.compile(r"[。；！？!?]")
+
+
+@dataclass
+class Piece:
+    text: str
+    kind: str  # label / number / blank
+    value: Decimal | None = None
+    unit: str = ""
+
+
+def split_cell(text: str) -> list[Piece]:
+    """Split one cell's text into label and number pieces.
+
+    `行政许可3012` → 行政许可 | 3012; `1.属于国家秘密` stays one label (numbering);
+    `31（其中修订4件）` → 31 (a note after a number is not a cell); `2021年` stays label.
+    """
+    t = nfkc(text).strip()
+    if not t or t in {"\xa0"}:
+        return [Piece("", "blank")]
+    if t in ZERO_MARKS:
+        return [Piece(t, "number", Decimal(0))]
+    t = _NOTE_AFTER_NUMBER.sub("", t)
+    pieces: list[Piece] = []
+    pos = 0
+    label_buf = ""
+    for m in _NUM.finditer(t):
+        start, end = m.span()
+        before = t[start - 1] if start > 0 else " "
+        after = t[m.end(1) :]
+        if m.group(2):
+            after = t[end:]
+        if _is_label_part(before, after, m):
+            continue
+        label_buf += t[pos:start]
+        if label_buf.strip():
+            pieces.append(Piece(label_buf.strip(), "label"))
+        label_buf = ""
+        unit = (m.group(2) or "").strip()
+        num = m.group(1).replace(",", "")
+        pieces.append(Piece(m.group(0).strip(), "number", Decimal(num), unit if unit in ("万元", "元") else ""))
+        pos = end
+    rest = label_buf + t[pos:]
+    if rest.strip():
+        if rest.strip() in ZERO_MARKS and pieces:
+            pieces.append(Piece(rest.strip(), "number", Decimal(0)))
+        else:
+            pieces.append(Piece(rest.strip(), "label"))
+    return pieces
+
+
+def _is_label_part(before: str, after: str, m: re.Match) -> bool:
+    if m.group(2):  # a unit makes it a quantity
+        return False
+    if _LABEL_AFTER.match(after):
+        return True
+    if before in "第(（" :
+        return True
+    # Digits between two letters/CJK chars are part of a label (保留4位小数, 第20条).
+    if _CJK.match(before) and after[:1] and _CJK.match(after[:1]):
+        return True
+    return False
+
+
+class FragmentBuilder:
+    """Accumulates fragments with running ids so readers stay short."""
+
+    def __init__(self):
+        self.fragments: list[Fragment] = []
+
+    def add(self, text: str, kind: str, line: int, col: int = 0, **kw) -> Fragment:
+        f = Fragment(id=len(self.fragments), text=text, kind=kind, line=line, col=col, **kw)
+        self.fragments.append(f)
+        return f
+
+    def add_cell(self, text: str, line: int, col: int, *, glued: bool = False, keep_blank: bool = True,
+                 **kw) -> None:
+        """Tokenize a cell; consecutive label pieces stay one fragment."""
+        if PROSE_END.search(text) and len(text) > 12:
+            self.add(text.strip(), "prose", line, col, **kw)
+            return
+        for p in split_cell(text):
+            if p.kind == "blank" and not keep_blank:
+                continue
+            is_glued = glued and p.kind == "number" and _plain_digits(p.text)
+            self.add(p.text, p.kind, line, col, value=p.value, unit=p.unit, glued=is_glued, **kw)
+
+
+def _plain_digits(s: str) -> bool:
+    return s.isdigit() and len(s) > 1
+
+
+_CHROME = [
+    re.compile(r"^[-—–－\s]*\d{1,4}[-—–－\s]*$"),  # page footer "— 5 —"; a bare number is not chrome
+    re.compile(r"^第\s*\d+\s*页(\s*[,，/]?\s*共\s*\d+\s*页)?$"),
+    re.compile(r"^\d+\s*/\s*\d+$"),
+    re.compile(r"^共\s*\d+\s*页"),
+]
+
+
+def is_chrome(line: str) -> bool:
+    s = line.strip()
+    if not s or s.isdigit():
+        return False
+    return any(p.match(s) for p in _CHROME) and not s.lstrip("-").isdigit()
+
+
+Loader = Callable[[bytes, str], list[Fragment]]

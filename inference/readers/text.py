@@ -1,0 +1,89 @@
+"""Plain text in all its damaged forms: Markdown pipe tables, tab rows, one cell per line and
+flattened text where a text layer glued cells together, with page chrome mixed in."""
+from __future__ import annotations
+
+import re
+
+from nianbao.schema import Fragment
+
+from .base import PROSE_END, FragmentBuilder, decode, is_chrome, register_reader
+
+_SEPARATOR = re.compile(r"^[\s|:\-—]+$")
+
+
+def read_lines(text: str) -> list[Fragment]:
+    b = FragmentBuilder()
+    table = -1
+    in_table = False
+    for line_no, raw in enumerate(text.splitlines()):
+        line = raw.strip().replace("\u3000", " ")
+        if not line or is_chrome(line):
+            in_table = False if not line else in_table
+            continue
+        if line.count("|") >= 2 or (line.count("|") == 1 and not PROSE_END.search(line)):
+            if _SEPARATOR.match(line):
+                continue
+            if not in_table:
+                table, in_table = table + 1, True
+            cells = line.split("|")
+            if line.startswith("|"):
+                cells = cells[1:]
+            if line.endswith("|"):
+                cells = cells[:-1]
+            for col, cell in enumerate(cells):
+                b.add_cell(cell, line_no, col, table=table)
+        elif "\t" in raw.strip("\n"):
+            if not in_table:
+                table, in_table = table + 1, True
+            for col, cell in enumerate(raw.rstrip("\r\n").split("\t")):
+                b.add_cell(cell, line_no, col, table=table)
+        else:
+            in_table = False
+            _free_line(b, line, line_no)
+    return b.fragments
+
+
+_ATTACHED = re.compile(r"[^\d\s.\-]\d")
+
+
+def _free_line(b: FragmentBuilder, line: str, line_no: int) -> None:
+    """A line without delimiters: prose, one cell, or a table row flattened by a text layer."""
+    if PROSE_END.search(line) and len(line) > 12:
+        b.add(line, "prose", line_no)
+        return
+    chunks = line.split()
+    several_numbers = sum(any(ch.isdigit() for ch in c) for c in chunks) >= 2
+    start = len(b.fragments)
+    for col, chunk in enumerate(chunks):
+        glued = several_numbers or bool(_ATTACHED.search(chunk))
+        b.add_cell(chunk, line_no, col, glued=glued, keep_blank=False)
+    _merge_labels(b, start)
+
+
+def _merge_labels(b: FragmentBuilder, start: int) -> None:
+    """Rejoin label words that whitespace split (`（一） 予以公开`)."""
+    frags = b.fragments[start:]
+    merged: list[Fragment] = []
+    for f in frags:
+        if merged and f.kind == "label" and merged[-1].kind == "label":
+            merged[-1].text += " " + f.text
+        else:
+            merged.append(f)
+    del b.fragments[start:]
+    for f in merged:
+        f.id = len(b.fragments)
+        b.fragments.append(f)
+
+
+@register_reader
+class TextReader:
+    name = "text"
+
+    def sniff(self, data: bytes, suffix: str) -> float:
+        head = data[:4096].lstrip()
+        if head.startswith(b"%PDF") or head[:8].startswith((b"\x89PNG", b"\xff\xd8\xff")):
+            return 0.0
+        return 0.5  # the fallback for anything that decodes
+
+    def read(self, data: bytes, source: str) -> list[Fragment]:
+        return read_lines(decode(data, source))

@@ -1,0 +1,259 @@
+"""The solver: one value per cell such that the tables' arithmetic holds, maximising the engines'
+scores, and never changing a legible printed number.
+
+Each row gets a short list of *hypotheses* (how its tokens fill its columns: placements, splits of
+glued digit runs, blanks and dropped cells). CP-SAT then picks one hypothesis per row and a value
+for every undecided cell, with each constraint either holding or paid for by a violation flag; the
+flags that end up set are the minimum set of constraints the printed report itself breaks.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ortools.sat.python import cp_model
+
+from nianbao.schema import Classification, Fragment
+from nianbao.templates import Template
+
+W_DROP = 0.5  # a column no token covers
+W_SPLIT = 0.2  # each extra cell a glued digit run is split into
+MAX_HYPOTHESES = 400
+UB = 10_000_000
+COST_VIOLATION = 100_000
+COST_FREE = {"blank": 300, "dropped": 300, "illegible": 20}
+AMBIGUITY_TOLERANCE = 0.06  # score units: placements that differ only by print-order preference
+LOW_CONFIDENCE = 0.9
+
+
+@dataclass(slots=True)
+class Spec:
+    """How one hypothesis fills one cell."""
+
+    kind: str  # read / split / blank / dropped / illegible / uncertain
+    value: Decimal | None = None  # read, split, uncertain: the printed value
+    frag: Fragment | None = None
+    note: str = ""
+
+
+@dataclass
+class Hypothesis:
+    score: float
+    specs: dict[str, Spec]  # cell key → spec
+
+
+@dataclass
+class Solution:
+    values: dict[str, Decimal]
+    specs: dict[str, Spec]
+    inconsistent: list[str]
+    ambiguous: dict[str, list[Decimal]] = field(default_factory=dict)
+
+
+def _value(f: Fragment, money: bool, money_unit: str) -> Decimal:
+    v = f.value if f.value is not None else Decimal(0)
+    unit = f.unit or (money_unit if money else "")
+    if money and unit == "元":
+        v = v / Decimal(10000)
+    return v
+
+
+def _splits(digits: str, parts: int):
+    """Ways to cut a digit run into `parts` numbers without leading zeros."""
+    for cuts in itertools.combinations(range(1, len(digits)), parts - 1):
+        bounds = (0, *cuts, len(digits))
+        pieces = [digits[a:b] for a, b in zip(bounds, bounds[1:])]
+        if all(p == "0" or not p.startswith("0") for p in pieces):
+            yield pieces
+
+
+def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple[int, str], float],
+                   money: set[str], money_unit: str, illegible: set[int]) -> list[Hypothesis]:
+    c, m = len(row_keys), len(tokens)
+    out: list[Hypothesis] = []
+
+    def token_specs(f: Fragment, start: int, room: int):
+        key = row_keys[start]
+        if f.id in illegible:
+            yield 1, [Spec("illegible", None, f)], 0.0
+            return
+        if f.kind == "blank":
+            yield 1, [Spec("blank", None, f)], 0.0
+            return
+        kind = "uncertain" if f.conf < LOW_CONFIDENCE else "read"
+        yield 1, [Spec(kind, _value(f, key in money, money_unit), f)], 0.0
+        if f.glued and f.text.isdigit():
+            for w in range(2, min(len(f.text), room) + 1):
+                for pieces in _splits(f.text, w):
+                    # Plausibility: digits sit in later columns (totals, in-force counts) first.
+                    plaus = 0.001 * sum(len(p) * (w - i) for i, p in enumerate(pieces))
+                    yield w, [Spec("split", Decimal(p), f, f"{f.text} split as {'|'.join(pieces)}") for p in pieces], \
+                        W_SPLIT * (w - 1) + plaus
+
+    def rec(p: int, col: int, acc: dict[str, Spec], score: float):
+        if len(out) >= MAX_HYPOTHESES:
+            return
+        if p == m:
+            specs = dict(acc)
+            for k in row_keys:
+                if k not in specs:
+                    specs[k] = Spec("dropped")
+            out.append(Hypothesis(score - W_DROP * (c - len(acc)), specs))
+            return
+        f = tokens[p]
+        for start in range(col, c - (m - p - 1)):
+            s = cand.get((f.id, row_keys[start]))
+            if s is None:
+                continue
+            room = c - start - (m - p - 1)
+            for w, specs, cost in token_specs(f, start, room):
+                new = dict(acc)
+                for i, sp in enumerate(specs):
+                    new[row_keys[start + i]] = sp
+                rec(p + 1, start + w, new, score + s - cost)
+
+    rec(0, 0, {}, 0.0)
+    if not out:  # tokens the candidates cannot place: keep the row as dropped cells
+        out.append(Hypothesis(-W_DROP * c, {k: Spec("dropped") for k in row_keys}))
+    out.sort(key=lambda h: -h.score)
+    return out
+
+
+def build_hypotheses(cls: Classification, fragments: list[Fragment], template: Template, table: str):
+    """Group the candidates by row and enumerate each row's hypotheses."""
+    t = template.tables[table]
+    by_id = {f.id: f for f in fragments}
+    cand: dict[tuple[int, str], float] = {}
+    best_row: dict[int, tuple[float, str]] = {}
+    for c in cls.candidates:
+        if not c.key.startswith(table + "."):
+            continue
+        cand[(c.fragment, c.key)] = max(c.score, cand.get((c.fragment, c.key), 0.0))
+        row = c.key.rsplit(".", 1)[0]
+        if c.fragment not in best_row or c.score > best_row[c.fragment][0]:
+            best_row[c.fragment] = (c.score, row)
+    tokens_by_row: dict[str, list[Fragment]] = {}
+    for fid, (_, row) in sorted(best_row.items()):
+        tokens_by_row.setdefault(row, []).append(by_id[fid])
+    money = {f"{table}.{r.key}.{col}" for r in t.rows for col in t.row_columns(r) if t.column(col).money}
+    hyps = {}
+    for r in t.rows_for(cls.variant):
+        keys = [f"{table}.{r.key}.{col}" for col in t.row_columns(r)]
+        hyps[r.key] = row_hypotheses(keys, tokens_by_row.get(f"{table}.{r.key}", []), cand, money,
+                                     cls.money_unit, cls.illegible)
+    return hyps
+
+
+def solve_table(hyps: dict[str, list[Hypothesis]], constraints) -> Solution:
+    if not constraints:
+        return _solve_free(hyps)
+    if all(len(h) == 1 and all(s.kind in ("read", "split") for s in h[0].specs.values()) for h in hyps.values()):
+        specs = {k: s for h in hyps.values() for k, s in h[0].specs.items()}
+        values = {k: s.value for k, s in specs.items()}
+        bad = [c.name for c in constraints if sum(values[k] for k in c.lhs) != sum(values[k] for k in c.rhs)]
+        return Solution(values, specs, bad)
+    return _solve_cpsat(hyps, constraints)
+
+
+def _solve_free(hyps) -> Solution:
+    """No constraints (the active table): each row's best hypothesis; near-ties are ambiguous."""
+    values, specs, amb = {}, {}, {}
+    for hs in hyps.values():
+        best = hs[0]
+        for k, s in best.specs.items():
+            specs[k] = s
+            values[k] = s.value if s.kind in ("read", "split", "uncertain") else Decimal(0)
+        for h in hs[1:]:
+            if h.score < best.score - max(W_SPLIT, W_DROP) - 1e-9:
+                break
+            for k, s in h.specs.items():
+                v = s.value if s.kind in ("read", "split", "uncertain") else Decimal(0)
+                if v != values[k] and v not in amb.setdefault(k, []):
+                    amb[k].append(v)
+    return Solution(values, specs, [], {k: v for k, v in amb.items() if v})
+
+
+def _solve_cpsat(hyps, constraints) -> Solution:
+    model = cp_model.CpModel()
+    keys = [k for hs in hyps.values() for k in hs[0].specs]
+    x = {k: model.NewIntVar(-UB, UB, k) for k in keys}
+    cost_terms = []
+    chosen: dict[str, list] = {}
+    undecided: set[str] = set()
+    for row, hs in hyps.items():
+        lits = [model.NewBoolVar(f"h:{row}:{i}") for i in range(len(hs))]
+        chosen[row] = lits
+        model.AddExactlyOne(lits)
+        top = hs[0].score
+        for h, lit in zip(hs, lits):
+            cost_terms.append(int(round((top - h.score) * 1000)) * lit)
+            for k, s in h.specs.items():
+                if s.kind in ("read", "split"):
+                    model.Add(x[k] == int(s.value)).OnlyEnforceIf(lit)
+                else:
+                    pref = int(s.value) if s.kind == "uncertain" else 0
+                    d = model.NewBoolVar("")
+                    model.Add(x[k] == pref).OnlyEnforceIf([lit, d.Not()])
+                    weight = int(1000 * s.frag.conf) if s.kind == "uncertain" else COST_FREE[s.kind]
+                    cost_terms.append(weight * d)
+                    undecided.add(k)
+        if len(hs) > 1:
+            first = hs[0].specs
+            for h in hs[1:]:
+                undecided |= {k for k, s in h.specs.items() if s.kind != first[k].kind or s.value != first[k].value}
+    flags = {}
+    for c in constraints:
+        v = model.NewBoolVar(c.name)
+        flags[c.name] = v
+        model.Add(sum(x[k] for k in c.lhs) == sum(x[k] for k in c.rhs)).OnlyEnforceIf(v.Not())
+        cost_terms.append(COST_VIOLATION * v)
+    objective = sum(cost_terms)
+    model.Minimize(objective)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = 10.0
+    status = solver.Solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # pragma: no cover - the model is always feasible
+        raise RuntimeError("the solver found no assignment")
+    best_obj = int(round(solver.ObjectiveValue()))
+    values = {k: Decimal(solver.Value(x[k])) for k in keys}
+    specs = {}
+    for row, hs in hyps.items():
+        i = next(i for i, lit in enumerate(chosen[row]) if solver.BooleanValue(lit))
+        specs.update(hs[i].specs)
+    bad = [name for name, v in flags.items() if solver.BooleanValue(v)]
+    sol = Solution(values, specs, bad)
+    if undecided:
+        _find_alternatives(model, x, objective, best_obj, values, sorted(undecided), sol)
+    return sol
+
+
+def _find_alternatives(model, x, objective, best_obj, values, undecided, sol: Solution, rounds: int = 2):
+    """Is there another assignment as good as the best one? Then those cells are ambiguous."""
+    model.Add(objective <= best_obj + int(AMBIGUITY_TOLERANCE * 1000))
+    diffs = []
+    for k in undecided:
+        d = model.NewBoolVar("")
+        model.Add(x[k] != int(values[k])).OnlyEnforceIf(d)
+        model.Add(x[k] == int(values[k])).OnlyEnforceIf(d.Not())
+        diffs.append((k, d))
+    model.AddBoolOr([d for _, d in diffs])
+    for _ in range(rounds):
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = 5.0
+        if solver.Solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return
+        alt = {k: solver.Value(x[k]) for k, d in diffs if solver.BooleanValue(d)}
+        for k, v in alt.items():
+            sol.ambiguous.setdefault(k, []).append(Decimal(v))
+        # Look for yet another, different, alternative.
+        model.AddBoolOr([x_ne for x_ne in _not_equal_lits(model, x, alt)])
+
+
+def _not_equal_lits(model, x, alt: dict[str, int]):
+    for k, v in alt.items():
+        lit = model.NewBoolVar("")
+        model.Add(x[k] != v).OnlyEnforceIf(lit)
+        yield lit

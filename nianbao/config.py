@@ -1,0 +1,34 @@
+"""Typed, strict options loaded from `configs/`: unknown keys and bad values fail early."""
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import ConfigError
+
+EngineName = Literal["auto", "heuristic", "model"]
+
+
+class PipelineConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    engine: EngineName = "auto"
+    max_bytes: int = 50 * 1024 * 1024
+    checkpoint: str | None = None
+
+
+def load_config(path: str | Path | None = None, **overrides) -> PipelineConfig:
+    if path is None:
+        raw = yaml.safe_load(resources.files("nianbao.configs").joinpath("pipeline.yaml").read_text("utf-8"))
+    else:
+        raw = yaml.safe_load(Path(path).read_text("utf-8"))
+    raw = {**(raw or {}), **{k: v for k, v in overrides.items() if v is not None}}
+    try:
+        return PipelineConfig.model_validate(raw)
+    except ValidationError as exc:
+        msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid pipeline config: {msgs}") from None

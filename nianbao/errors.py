@@ -1,0 +1,64 @@
+"""Numbered errors with one place for their texts (after spaCy's Errors).
+
+A user's bad file gets one line naming the file and what is wrong; a traceback is a bug.
+"""
+from __future__ import annotations
+
+
+class NianbaoError(Exception):
+    """Base class; `code` is stable so that users can search for it."""
+
+    code = "E000"
+
+    def __init__(self, message: str, *, source: str | None = None):
+        self.source = source
+        prefix = f"{source}: " if source else ""
+        super().__init__(f"[{self.code}] {prefix}{message}")
+
+
+class EmptyInput(NianbaoError):
+    code = "E001"
+
+
+class UnreadableInput(NianbaoError):
+    """Binary junk, an undecodable encoding, a corrupt or encrypted document."""
+
+    code = "E002"
+
+
+class NotAReport(NianbaoError):
+    """The input decodes but holds none of the three report tables."""
+
+    code = "E003"
+
+
+class InputTooLarge(NianbaoError):
+    code = "E004"
+
+
+class ConfigError(NianbaoError):
+    """A config file has an unknown key or a value outside the allowed ones."""
+
+    code = "E010"
+
+
+class MissingExtra(NianbaoError):
+    """An optional heavy dependency is not installed."""
+
+    code = "E020"
+
+    def __init__(self, package: str, extra: str, purpose: str):
+        super().__init__(
+            f"{purpose} needs the package '{package}', which is not installed. "
+            f"Install it with: pip install 'nianbao[{extra}]'"
+        )
+
+
+def require(module: str, extra: str, purpose: str):
+    """Import an optional dependency lazily, with a fix-it message when it is missing."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingExtra(module, extra, purpose) from exc

@@ -1,0 +1,1 @@
+"""nianbao.training"""
