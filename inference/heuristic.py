@@ -22,7 +22,7 @@ W_SKIP = 1.2
 W_DISCARD = 1.5
 W_CROSS_LINE = 0.3
 MAX_SKIP = 3
-BEAM = 64
+BEAM = 24
 
 
 @dataclass(slots=True)
@@ -37,24 +37,22 @@ class HeuristicEngine:
     name = "heuristic"
 
     def score(self, fragments: list[Fragment], template: Template) -> Classification:
-        variants = template.tables["requests"].variants
-        best = None
-        for variant in variants:
-            cands, illegible, found, total = [], set(), [], 0.0
-            for region in find_regions(fragments, template):
-                frags = fragments[region.start : region.end]
-                rows_out, score, ill = align_table(frags, template, region.table, variant)
-                total += score
-                illegible |= ill
-                if any(rows_out.values()):
-                    found.append(region.table)
-                cands += row_candidates(rows_out, template, region.table, variant)
-            if best is None or total > best[0] + 1e-9 or (abs(total - best[0]) < 1e-9 and variant == template.default_variant):
-                best = (total, variant, cands, illegible, found)
-        _, variant, cands, illegible, found = best
-        return Classification(format=template.format, variant=variant or template.default_variant,
-                              candidates=cands, tables=found, illegible=illegible,
-                              money_unit=money_unit(fragments), engine=self.name)
+        cands, illegible, found = [], set(), []
+        variant = template.default_variant
+        for region in find_regions(fragments, template):
+            frags = fragments[region.start : region.end]
+            variants = template.tables[region.table].variants
+            # Only `requests` has the split/single `other` rows: try both, keep the better alignment.
+            tried = [(align_table(frags, template, region.table, v), v) for v in variants]
+            (rows_out, _, ill), v = max(tried, key=lambda tv: (tv[0][1], tv[1] == template.default_variant))
+            if v is not None:
+                variant = v
+            illegible |= ill
+            if any(rows_out.values()):
+                found.append(region.table)
+                cands += row_candidates(rows_out, template, region.table, v)
+        return Classification(format=template.format, variant=variant, candidates=cands, tables=found,
+                              illegible=illegible, money_unit=money_unit(fragments), engine=self.name)
 
 
 def items_for(frags: list[Fragment], template: Template, table: str, variant: str | None) -> tuple[list[Item], set[int]]:
@@ -126,51 +124,56 @@ def align_table(frags, template: Template, table: str, variant: str | None):
     line_structured = bool(per_line) and sorted(per_line.values())[len(per_line) // 2] >= 2
     unlabelled_cost = 0.0 if t.unlabelled_rows else W_UNLABELLED
 
-    def end_cost(i, k, cap):
+    def end_cost(i, cap):
         return W_DROP * (ncols[i] - cap) if i >= 0 else 0.0
 
-    # state: (row, tokens in row, capacity filled, line of last value) → (score, path)
-    # path is a linked list of (item index, row) for assigned values.
-    states = {(-1, 0, 0, -1): (0.0, None)}
+    # state: (row, tokens in row, capacity filled) → (score, line of last value, path); the path is
+    # a linked list of (item index, row) for the values assigned so far.
+    states = {(-1, 0, 0): (0.0, -1, None)}
+    n_rows = len(rows)
     for idx, it in enumerate(items):
         nxt: dict = {}
 
-        def push(key, score, path):
+        def push(key, score, last_line, path):
             old = nxt.get(key)
             if old is None or score > old[0]:
-                nxt[key] = (score, path)
+                nxt[key] = (score, last_line, path)
 
-        for (i, k, cap, last_line), (score, path) in states.items():
-            if it.kind == "L":
-                push((i, k, cap, last_line), score, path)  # noise label
-                for j, s in (it.scores or {}).items():
-                    if i < j <= i + 1 + MAX_SKIP:
-                        push((j, 0, 0, -1), score + W_LABEL * s - end_cost(i, k, cap) - W_SKIP * (j - i - 1), path)
-                continue
-            if it.kind == "B":
-                push((i, k, cap, last_line), score, path)  # optional blank skipped
-            else:
-                push((i, k, cap, last_line), score - W_DISCARD, path)
-            line = it.frag.line
+        if it.kind == "L":
+            for (i, k, cap), (score, last_line, path) in states.items():
+                push((i, k, cap), score, last_line, path)  # noise label
+                if it.scores:
+                    drop = end_cost(i, cap)
+                    for j, s in it.scores.items():
+                        if i < j <= i + 1 + MAX_SKIP:
+                            push((j, 0, 0), score + W_LABEL * s - drop - W_SKIP * (j - i - 1), -1, path)
+            states = nxt
+            continue
+        line = it.frag.line
+        slots = it.slots
+        skip_cost = 0.0 if it.kind == "B" else W_DISCARD
+        for (i, k, cap), (score, last_line, path) in states.items():
+            push((i, k, cap), score - skip_cost, last_line, path)
             if i >= 0 and cap < ncols[i]:
-                cross = W_CROSS_LINE if (line_structured and last_line not in (-1, line)) else 0.0
-                push((i, k + 1, min(ncols[i], cap + it.slots), line), score - cross, ((idx, i), path))
-            for j in range(i + 1, min(len(rows), i + 2 + MAX_SKIP)):
-                first = 0 if i < 0 else end_cost(i, k, cap)
+                cross = W_CROSS_LINE if (line_structured and last_line != -1 and last_line != line) else 0.0
+                c2 = cap + slots
+                push((i, k + 1, c2 if c2 < ncols[i] else ncols[i]), score - cross, line, ((idx, i), path))
+            base = score - unlabelled_cost - end_cost(i, cap)
+            for j in range(i + 1, min(n_rows, i + 2 + MAX_SKIP)):
                 skip = W_SKIP * (j - i - 1) if i >= 0 else W_SKIP * j
-                push((j, 1, min(ncols[j], it.slots), line), score - unlabelled_cost - first - skip, ((idx, j), path))
+                push((j, 1, min(ncols[j], slots)), base - skip, line, ((idx, j), path))
         if len(nxt) > BEAM:
             nxt = dict(sorted(nxt.items(), key=lambda kv: -kv[1][0])[:BEAM])
         states = nxt
 
     def final(key, val):
-        i, k, cap, _ = key
-        return val[0] - end_cost(i, k, cap) - W_SKIP * (len(rows) - 1 - i if i >= 0 else len(rows))
+        i, k, cap = key
+        return val[0] - end_cost(i, cap) - W_SKIP * (len(rows) - 1 - i if i >= 0 else len(rows))
 
     key, val = max(states.items(), key=lambda kv: final(*kv))
     score = final(key, val)
     assigned: dict[int, list[Fragment]] = {r: [] for r in range(len(rows))}
-    path = val[1]
+    path = val[2]
     while path is not None:
         (idx, r), path = path
         assigned[r].append(items[idx].frag)

@@ -33,13 +33,18 @@ def _norm_labels(labels: tuple[str, ...]) -> tuple[str, ...]:
 
 def label_score(text_norm: str, row: Row) -> float:
     """How well one label fragment names a row: 1.0 for a phrase or the whole label."""
+    return _label_score(text_norm, tuple(row.phrases), tuple(row.labels))
+
+
+@lru_cache(maxsize=65536)
+def _label_score(text_norm: str, phrases: tuple[str, ...], labels: tuple[str, ...]) -> float:
     if not text_norm:
         return 0.0
-    for p in row.phrases:
+    for p in phrases:
         if p in text_norm:
             return 1.0
     best = 0.0
-    for v in _norm_labels(tuple(row.labels)):
+    for v in _norm_labels(labels):
         if text_norm == v or (len(v) >= 4 and v in text_norm):
             return 1.0
         if len(text_norm) >= 4 and text_norm in v:
@@ -49,8 +54,12 @@ def label_score(text_norm: str, row: Row) -> float:
 
 
 def group_score(text_norm: str, table: Table) -> float:
-    return max((1.0 if text_norm == g else dice(text_norm, g) for g in _norm_labels(tuple(table.group_labels))),
-               default=0.0)
+    return _group_score(text_norm, tuple(table.group_labels))
+
+
+@lru_cache(maxsize=65536)
+def _group_score(text_norm: str, groups: tuple[str, ...]) -> float:
+    return max((1.0 if text_norm == g else dice(text_norm, g) for g in _norm_labels(groups)), default=0.0)
 
 
 @dataclass
