@@ -20,7 +20,9 @@ W_UNLABELLED = 0.8
 W_DROP = 0.5
 W_SKIP = 1.2
 W_DISCARD = 1.5
-W_CROSS_LINE = 0.3
+W_CROSS_LINE = 0.4
+W_GLUE = 0.2
+W_ROW_SUM = 0.6
 MAX_SKIP = 3
 BEAM = 24
 
@@ -124,8 +126,26 @@ def align_table(frags, template: Template, table: str, variant: str | None):
     line_structured = bool(per_line) and sorted(per_line.values())[len(per_line) // 2] >= 2
     unlabelled_cost = 0.0 if t.unlabelled_rows else W_UNLABELLED
 
-    def end_cost(i, cap):
-        return W_DROP * (ncols[i] - cap) if i >= 0 else 0.0
+    rules = _row_rules(template, table, rows, variant)
+
+    def end_cost(i, cap, k=0, path=None):
+        """Cells no token covers, splits that glued runs will need, and a printed row that
+        cannot add up: the row arithmetic helps to decide where one row ends."""
+        if i < 0:
+            return 0.0
+        cost = W_DROP * (ncols[i] - cap) + W_GLUE * max(0, cap - k)
+        rule = rules.get(i)
+        if rule and k == ncols[i] and path is not None:
+            vals, node = [], path
+            for _ in range(k):
+                (idx, _r), node = node
+                vals.append(items[idx].frag.value)
+            vals.reverse()
+            if all(v is not None for v in vals):
+                lhs, rhs = rule
+                if sum(vals[j] for j in lhs) != sum(vals[j] for j in rhs):
+                    cost += W_ROW_SUM
+        return cost
 
     # state: (row, tokens in row, capacity filled) → (score, line of last value, path); the path is
     # a linked list of (item index, row) for the values assigned so far.
@@ -143,10 +163,10 @@ def align_table(frags, template: Template, table: str, variant: str | None):
             for (i, k, cap), (score, last_line, path) in states.items():
                 push((i, k, cap), score, last_line, path)  # noise label
                 if it.scores:
-                    drop = end_cost(i, cap)
+                    drop = end_cost(i, cap, k, path)
                     for j, s in it.scores.items():
                         if i < j <= i + 1 + MAX_SKIP:
-                            push((j, 0, 0), score + W_LABEL * s - drop - W_SKIP * (j - i - 1), -1, path)
+                            push((j, 0, 0), score + W_LABEL * s - drop - W_SKIP * (j - i - 1), it.frag.line, path)
             states = nxt
             continue
         line = it.frag.line
@@ -154,11 +174,13 @@ def align_table(frags, template: Template, table: str, variant: str | None):
         skip_cost = 0.0 if it.kind == "B" else W_DISCARD
         for (i, k, cap), (score, last_line, path) in states.items():
             push((i, k, cap), score - skip_cost, last_line, path)
-            if i >= 0 and cap < ncols[i]:
+            if it.kind == "B" and line != last_line:
+                pass  # an optional blank only fills a cell of the row printed on its own line
+            elif i >= 0 and k < ncols[i]:
                 cross = W_CROSS_LINE if (line_structured and last_line != -1 and last_line != line) else 0.0
                 c2 = cap + slots
                 push((i, k + 1, c2 if c2 < ncols[i] else ncols[i]), score - cross, line, ((idx, i), path))
-            base = score - unlabelled_cost - end_cost(i, cap)
+            base = score - unlabelled_cost - end_cost(i, cap, k, path)
             for j in range(i + 1, min(n_rows, i + 2 + MAX_SKIP)):
                 skip = W_SKIP * (j - i - 1) if i >= 0 else W_SKIP * j
                 push((j, 1, min(ncols[j], slots)), base - skip, line, ((idx, j), path))
@@ -168,7 +190,7 @@ def align_table(frags, template: Template, table: str, variant: str | None):
 
     def final(key, val):
         i, k, cap = key
-        return val[0] - end_cost(i, cap) - W_SKIP * (len(rows) - 1 - i if i >= 0 else len(rows))
+        return val[0] - end_cost(i, cap, k, val[2]) - W_SKIP * (len(rows) - 1 - i if i >= 0 else len(rows))
 
     key, val = max(states.items(), key=lambda kv: final(*kv))
     score = final(key, val)
@@ -183,11 +205,30 @@ def align_table(frags, template: Template, table: str, variant: str | None):
     return assigned, score, illegible & used
 
 
+def _row_rules(template: Template, table: str, rows, variant) -> dict[int, tuple[list[int], list[int]]]:
+    """Row index → (lhs, rhs) column positions of the row's own sum, from the template."""
+    t = template.tables[table]
+    out = {}
+    for c in template.constraints(table, variant):
+        if ".row:" not in c.name or not c.lhs:
+            continue
+        row_key = c.lhs[0].split(".")[1]
+        i = next(i for i, r in enumerate(rows) if r.key == row_key)
+        cols = [f"{table}.{row_key}.{x}" for x in t.row_columns(rows[i])]
+        out[i] = ([cols.index(k) for k in c.lhs], [cols.index(k) for k in c.rhs])
+    return out
+
+
 def row_candidates(assigned, template: Template, table: str, variant: str | None) -> list[Candidate]:
     """Monotone placements of a row's tokens into its columns, earlier columns slightly preferred."""
     t = template.tables[table]
     rows = t.rows_for(variant)
     out = []
+    if t.unlabelled_rows:  # one printed line of numbers: positions count across the rows
+        keys = [f"{table}.{r.key}.{c}" for r in rows for c in t.row_columns(r)]
+        frags = [f for r in sorted(assigned) for f in assigned[r]]
+        return [Candidate(f.id, keys[j], 1.0 - 0.05 * (j - p)) for p, f in enumerate(frags)
+                for j in range(p, len(keys))]
     for r, frags in assigned.items():
         cols = t.row_columns(rows[r])
         c, m = len(cols), len(frags)

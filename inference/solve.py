@@ -19,12 +19,14 @@ from nianbao.templates import Template
 
 W_DROP = 0.5  # a column no token covers
 W_SPLIT = 0.2  # each extra cell a glued digit run is split into
-MAX_HYPOTHESES = 400
+MAX_HYPOTHESES = 2000
+MAX_KEPT = 40
 UB = 10_000_000
 COST_VIOLATION = 100_000
 COST_FREE = {"blank": 300, "dropped": 300, "illegible": 20}
 AMBIGUITY_TOLERANCE = 0.06  # score units: placements that differ only by print-order preference
 LOW_CONFIDENCE = 0.9
+TIME_LIMIT = 3.0
 
 
 @dataclass(slots=True)
@@ -82,19 +84,30 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
             yield 1, [Spec("blank", None, f)], 0.0
             return
         kind = "uncertain" if f.conf < LOW_CONFIDENCE else "read"
-        yield 1, [Spec(kind, _value(f, key in money, money_unit), f)], 0.0
-        if f.glued and f.text.isdigit():
-            for w in range(2, min(len(f.text), room) + 1):
-                for pieces in _splits(f.text, w):
+        intpart, dot, frac = f.text.partition(".")
+        glued = f.glued and intpart.isdigit() and (not dot or frac.isdigit())
+        if not (glued and len(intpart) > 1 and intpart.startswith("0")):  # "01814" is never one number
+            yield 1, [Spec(kind, _value(f, key in money, money_unit), f)], 0.0
+        if glued:
+            for w in range(2, min(len(intpart), room) + 1):
+                for pieces in _splits(intpart, w):
+                    pieces[-1] += dot + frac  # decimals belong to the last cell of the run
                     # Plausibility: digits sit in later columns (totals, in-force counts) first.
                     plaus = 0.001 * sum(len(p) * (w - i) for i, p in enumerate(pieces))
-                    yield w, [Spec("split", Decimal(p), f, f"{f.text} split as {'|'.join(pieces)}") for p in pieces], \
-                        W_SPLIT * (w - 1) + plaus
+                    specs = []
+                    for i, p in enumerate(pieces):
+                        v = Decimal(p)
+                        if row_keys[start + i] in money and money_unit == "元":
+                            v = v / Decimal(10000)
+                        specs.append(Spec("split", v, f, f"{f.text} split as {'|'.join(pieces)}"))
+                    yield w, specs, W_SPLIT * (w - 1) + plaus
 
     def rec(p: int, col: int, acc: dict[str, Spec], score: float):
         if len(out) >= MAX_HYPOTHESES:
             return
         if p == m:
+            if full_cover and col < c:
+                return
             specs = dict(acc)
             for k in row_keys:
                 if k not in specs:
@@ -102,7 +115,9 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
             out.append(Hypothesis(score - W_DROP * (c - len(acc)), specs))
             return
         f = tokens[p]
-        for start in range(col, c - (m - p - 1)):
+        for start in (range(col, col + 1) if full_cover else range(col, c - (m - p - 1))):
+            if start >= c:
+                break
             s = cand.get((f.id, row_keys[start]))
             if s is None:
                 continue
@@ -113,7 +128,13 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
                     new[row_keys[start + i]] = sp
                 rec(p + 1, start + w, new, score + s - cost)
 
+    # A text layer glues cells but rarely loses one: where glued runs can fill every column,
+    # only such readings are considered.
+    full_cover = any(f.glued for f in tokens) and sum(len(f.text) if f.glued else 1 for f in tokens) >= c
     rec(0, 0, {}, 0.0)
+    if not out and full_cover:
+        full_cover = False
+        rec(0, 0, {}, 0.0)
     if not out:  # tokens the candidates cannot place: keep the row as dropped cells
         out.append(Hypothesis(-W_DROP * c, {k: Spec("dropped") for k in row_keys}))
     out.sort(key=lambda h: -h.score)
@@ -138,11 +159,36 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
         tokens_by_row.setdefault(row, []).append(by_id[fid])
     money = {f"{table}.{r.key}.{col}" for r in t.rows for col in t.row_columns(r) if t.column(col).money}
     hyps = {}
-    for r in t.rows_for(cls.variant):
-        keys = [f"{table}.{r.key}.{col}" for col in t.row_columns(r)]
-        hyps[r.key] = row_hypotheses(keys, tokens_by_row.get(f"{table}.{r.key}", []), cand, money,
-                                     cls.money_unit, cls.illegible)
+    row_rules = [c for c in template.constraints(table, cls.variant) if ".row:" in c.name]
+    rows = t.rows_for(cls.variant)
+    # Rows printed as one line of numbers (appeals) are placed together: a glued run may
+    # straddle two of them.
+    groups = [rows] if t.unlabelled_rows else [[r] for r in rows]
+    for group in groups:
+        keys = [f"{table}.{r.key}.{col}" for r in group for col in t.row_columns(r)]
+        tokens = sorted((f for r in group for f in tokens_by_row.get(f"{table}.{r.key}", [])), key=lambda f: f.id)
+        hs = row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible)
+        rules = [c for c in row_rules if c.lhs and c.lhs[0] in keys]
+        hyps["+".join(r.key for r in group)] = _keep_row_consistent(hs, rules)
     return hyps
+
+
+def _keep_row_consistent(hs: list[Hypothesis], rules) -> list[Hypothesis]:
+    """Drop placements whose own printed numbers break their row's sum when another placement
+    keeps it: the row arithmetic is local, and this keeps the CP-SAT model small."""
+    if len(hs) == 1 or not rules:
+        return hs
+
+    def ok(h: Hypothesis) -> bool:
+        for c in rules:
+            specs = [h.specs[k] for k in (*c.lhs, *c.rhs)]
+            if all(s.kind in ("read", "split") for s in specs):
+                if sum(h.specs[k].value for k in c.lhs) != sum(h.specs[k].value for k in c.rhs):
+                    return False
+        return True
+
+    good = [h for h in hs if ok(h)]
+    return good[:MAX_KEPT] if good else hs[:MAX_KEPT]
 
 
 def solve_table(hyps: dict[str, list[Hypothesis]], constraints) -> Solution:
@@ -177,7 +223,10 @@ def _solve_free(hyps) -> Solution:
 def _solve_cpsat(hyps, constraints) -> Solution:
     model = cp_model.CpModel()
     keys = [k for hs in hyps.values() for k in hs[0].specs]
-    x = {k: model.NewIntVar(-UB, UB, k) for k in keys}
+    printed = [abs(int(s.value)) for hs in hyps.values() for h in hs for s in h.specs.values()
+               if s.value is not None]
+    ub = min(UB, 2 * sum(sorted(printed)[-8:]) + 10) if printed else 10
+    x = {k: model.NewIntVar(-ub, ub, k) for k in keys}
     cost_terms = []
     chosen: dict[str, list] = {}
     undecided: set[str] = set()
@@ -193,6 +242,7 @@ def _solve_cpsat(hyps, constraints) -> Solution:
                     model.Add(x[k] == int(s.value)).OnlyEnforceIf(lit)
                 else:
                     pref = int(s.value) if s.kind == "uncertain" else 0
+                    model.Add(x[k] >= 0).OnlyEnforceIf(lit)  # counts: only a printed number may be negative
                     d = model.NewBoolVar("")
                     model.Add(x[k] == pref).OnlyEnforceIf([lit, d.Not()])
                     weight = int(1000 * s.frag.conf) if s.kind == "uncertain" else COST_FREE[s.kind]
@@ -212,10 +262,10 @@ def _solve_cpsat(hyps, constraints) -> Solution:
     model.Minimize(objective)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
-    solver.parameters.max_time_in_seconds = 10.0
+    solver.parameters.max_time_in_seconds = TIME_LIMIT
     status = solver.Solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # pragma: no cover - the model is always feasible
-        raise RuntimeError("the solver found no assignment")
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # pragma: no cover - a time-out on a huge model
+        return _fallback(hyps, constraints)
     best_obj = int(round(solver.ObjectiveValue()))
     values = {k: Decimal(solver.Value(x[k])) for k in keys}
     specs = {}
@@ -227,6 +277,14 @@ def _solve_cpsat(hyps, constraints) -> Solution:
     if undecided:
         _find_alternatives(model, x, objective, best_obj, values, sorted(undecided), sol)
     return sol
+
+
+def _fallback(hyps, constraints) -> Solution:
+    """Each row's best placement with blanks as 0, when CP-SAT runs out of time."""
+    sol = _solve_free(hyps)
+    sol.ambiguous = {}
+    bad = [c.name for c in constraints if sum(sol.values[k] for k in c.lhs) != sum(sol.values[k] for k in c.rhs)]
+    return Solution(sol.values, sol.specs, bad)
 
 
 def _find_alternatives(model, x, objective, best_obj, values, undecided, sol: Solution, rounds: int = 2):

@@ -74,8 +74,10 @@ def _try(data: bytes, encoding: str) -> str | None:
 ZERO_MARKS = {"-", "/", "—", "——", "－", "无", "–", "\\", "—/—", "/-"}
 _NOTE_AFTER_NUMBER = re.compile(r"(?<=\d)\s*[（(][^（()）]*[）)]")
 _NUM = re.compile(r"(?<![\d.])(-?\d+(?:,\d{3})*(?:\.\d+)?)(\s*(?:万元|元|件|个|项|人次|宗))?")
+_GLUED_NEGATIVE = re.compile(r"(?<=\d)-(?=\d)")  # "0-14": a 0 and a -14 glued by a text layer
+_GENERIC_HEADER = re.compile(r"^(数据|列|栏|字段|column|col|field)\s*\d{1,2}$", re.I)
 _CJK = re.compile(r"[\u4e00-\u9fffA-Za-z]")
-_LABEL_AFTER = re.compile(r"^(?:[.、．][^\d\s]|[年月日号条项位%％)）])")
+_LABEL_AFTER = re.compile(r"^(?:\s?[.、．]\s?[^\d\s]|[年月日号条项位%％)）])")
 PROSE_END = re.compile(r"[。；！？!?]")
 
 
@@ -98,7 +100,10 @@ def split_cell(text: str) -> list[Piece]:
         return [Piece("", "blank")]
     if t in ZERO_MARKS:
         return [Piece(t, "number", Decimal(0))]
+    if _GENERIC_HEADER.match(t):
+        return [Piece(t, "label")]
     t = _NOTE_AFTER_NUMBER.sub("", t)
+    t = _GLUED_NEGATIVE.sub(" -", t)
     pieces: list[Piece] = []
     pos = 0
     label_buf = ""

@@ -6,7 +6,7 @@ import re
 
 from nianbao.schema import Fragment
 
-from .base import PROSE_END, FragmentBuilder, decode, is_chrome, register_reader
+from .base import PROSE_END, FragmentBuilder, decode, is_chrome, register_reader, split_cell
 
 _SEPARATOR = re.compile(r"^[\s|:\-—]+$")
 
@@ -51,28 +51,15 @@ def _free_line(b: FragmentBuilder, line: str, line_no: int) -> None:
     if PROSE_END.search(line) and len(line) > 12:
         b.add(line, "prose", line_no)
         return
-    chunks = line.split()
-    several_numbers = sum(any(ch.isdigit() for ch in c) for c in chunks) >= 2
-    start = len(b.fragments)
-    for col, chunk in enumerate(chunks):
-        glued = several_numbers or bool(_ATTACHED.search(chunk))
-        b.add_cell(chunk, line_no, col, glued=glued, keep_blank=False)
-    _merge_labels(b, start)
-
-
-def _merge_labels(b: FragmentBuilder, start: int) -> None:
-    """Rejoin label words that whitespace split (`（一） 予以公开`)."""
-    frags = b.fragments[start:]
-    merged: list[Fragment] = []
-    for f in frags:
-        if merged and f.kind == "label" and merged[-1].kind == "label":
-            merged[-1].text += " " + f.text
-        else:
-            merged.append(f)
-    del b.fragments[start:]
-    for f in merged:
-        f.id = len(b.fragments)
-        b.fragments.append(f)
+    pieces = split_cell(line)
+    numbers = [p for p in pieces if p.kind == "number"]
+    # Several numbers on a line, or digits stuck to a label, mean a text layer may have glued cells.
+    glued = len(numbers) >= 2 or bool(_ATTACHED.search(line))
+    for col, p in enumerate(pieces):
+        if p.kind == "blank":
+            continue
+        b.add(p.text, p.kind, line_no, col, value=p.value, unit=p.unit,
+              glued=glued and p.kind == "number" and p.text.isdigit() and len(p.text) > 1)
 
 
 @register_reader
