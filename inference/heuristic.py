@@ -62,13 +62,20 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
     t = template.tables[table]
     rows = t.rows_for(variant)
     frags = [f for f in frags if f.kind != "prose"]
+    # Where a source has cell positions, a blank left of the table's first value column is
+    # label padding, not a cell.
+    value_start: dict[int, int] = {}
+    for f in frags:
+        if f.kind == "number" and f.table >= 0:
+            value_start[f.table] = min(value_start.get(f.table, f.col), f.col)
     items: list[Item] = []
     illegible: set[int] = set()
     for i, f in enumerate(frags):
         if f.kind == "number":
             items.append(Item(f, "V", slots=len(f.text) if f.glued else 1))
         elif f.kind == "blank":
-            items.append(Item(f, "B"))
+            if f.col >= value_start.get(f.table, 0):
+                items.append(Item(f, "B"))
         else:
             n = norm_label(f.text)
             scores = {} if t.unlabelled_rows else {k: s for k, r in enumerate(rows) if (s := label_score(n, r)) > 0}

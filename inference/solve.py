@@ -84,20 +84,26 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
             yield 1, [Spec("blank", None, f)], 0.0
             return
         kind = "uncertain" if f.conf < LOW_CONFIDENCE else "read"
-        intpart, dot, frac = f.text.partition(".")
+        sign = "-" if f.text.startswith("-") else ""
+        intpart, dot, frac = f.text.lstrip("-").removesuffix(f.unit).partition(".")
         glued = f.glued and intpart.isdigit() and (not dot or frac.isdigit())
-        if not (glued and len(intpart) > 1 and intpart.startswith("0")):  # "01814" is never one number
-            yield 1, [Spec(kind, _value(f, key in money, money_unit), f)], 0.0
+        whole = _value(f, key in money, money_unit)
+        # A glued run is never one number with a leading zero ("01814"), nor a fraction in a count.
+        if not (glued and ((len(intpart) > 1 and intpart.startswith("0")) or (dot and key not in money))):
+            yield 1, [Spec(kind, whole, f)], 0.0
         if glued:
             for w in range(2, min(len(intpart), room) + 1):
                 for pieces in _splits(intpart, w):
+                    pieces[0] = sign + pieces[0]
                     pieces[-1] += dot + frac  # decimals belong to the last cell of the run
+                    if dot and row_keys[start + w - 1] not in money:
+                        continue
                     # Plausibility: digits sit in later columns (totals, in-force counts) first.
                     plaus = 0.001 * sum(len(p) * (w - i) for i, p in enumerate(pieces))
                     specs = []
                     for i, p in enumerate(pieces):
                         v = Decimal(p)
-                        if row_keys[start + i] in money and money_unit == "元":
+                        if row_keys[start + i] in money and (f.unit or money_unit) == "元":
                             v = v / Decimal(10000)
                         specs.append(Spec("split", v, f, f"{f.text} split as {'|'.join(pieces)}"))
                     yield w, specs, W_SPLIT * (w - 1) + plaus

@@ -116,20 +116,28 @@ def split_cell(text: str) -> list[Piece]:
         if _is_label_part(before, after, m):
             continue
         label_buf += t[pos:start]
-        if label_buf.strip():
-            pieces.append(Piece(label_buf.strip(), "label"))
+        _flush_label(label_buf, pieces)
         label_buf = ""
         unit = (m.group(2) or "").strip()
         num = m.group(1).replace(",", "")
         pieces.append(Piece(m.group(0).strip(), "number", Decimal(num), unit if unit in ("万元", "元") else ""))
         pos = end
-    rest = label_buf + t[pos:]
-    if rest.strip():
-        if rest.strip() in ZERO_MARKS and pieces:
-            pieces.append(Piece(rest.strip(), "number", Decimal(0)))
-        else:
-            pieces.append(Piece(rest.strip(), "label"))
+    _flush_label(label_buf + t[pos:], pieces)
     return pieces
+
+
+def _flush_label(text: str, pieces: list[Piece]) -> None:
+    """Label text between numbers; zero marks (- / 无) among numbers are zeros, not labels."""
+    words = text.split()
+    if not words:
+        return
+    if all(w in ZERO_MARKS for w in words):
+        pieces.extend(Piece(w, "number", Decimal(0)) for w in words)
+    elif words[-1] in ZERO_MARKS and len(words) > 1:
+        pieces.append(Piece(" ".join(words[:-1]), "label"))
+        pieces.append(Piece(words[-1], "number", Decimal(0)))
+    else:
+        pieces.append(Piece(text.strip(), "label"))
 
 
 def _is_label_part(before: str, after: str, m: re.Match) -> bool:

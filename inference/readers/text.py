@@ -43,6 +43,7 @@ def read_lines(text: str) -> list[Fragment]:
     return b.fragments
 
 
+_GLUABLE = re.compile(r"^-?\d{2,}(\.\d+)?(万元|元)?$")
 _ATTACHED = re.compile(r"[^\d\s.\-]\d")
 
 
@@ -54,12 +55,13 @@ def _free_line(b: FragmentBuilder, line: str, line_no: int) -> None:
     pieces = split_cell(line)
     numbers = [p for p in pieces if p.kind == "number"]
     # Several numbers on a line, or digits stuck to a label, mean a text layer may have glued cells.
-    glued = len(numbers) >= 2 or bool(_ATTACHED.search(line))
+    labels = [p for p in pieces if p.kind == "label"]
+    glued = len(numbers) >= 2 or bool(numbers and labels) or bool(_ATTACHED.search(line))
     for col, p in enumerate(pieces):
         if p.kind == "blank":
             continue
         b.add(p.text, p.kind, line_no, col, value=p.value, unit=p.unit,
-              glued=glued and p.kind == "number" and p.text.isdigit() and len(p.text) > 1)
+              glued=glued and p.kind == "number" and _GLUABLE.match(p.text) is not None)
 
 
 @register_reader
