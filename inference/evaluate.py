@@ -32,7 +32,7 @@ def score_report(name: str, pred: dict | None, gold: dict, error: str | None = N
         return ReportScore(name, len(gold_cells), 0, False, [], error)
     pc = pred.get("cells", {})
     keys = list(gold_cells) + [k for k in pc if k not in gold_cells]
-    diffs = [(k, pc.get(k), gold_cells.get(k)) for k in keys if not same(pc.get(k), gold_cells.get(k))]
+    diffs = diff_cells(pc, gold_cells)
     ok = sorted(pred.get("inconsistent", [])) == sorted(gold.get("inconsistent", []))
     return ReportScore(name, len(keys), len(keys) - len(diffs), ok, diffs)
 
@@ -47,3 +47,9 @@ def find_gold(gold_dir: Path, name: str) -> Path | None:
 
 def load_json(path: Path) -> dict:
     return json.loads(path.read_text("utf-8"))
+
+
+def diff_cells(pred: dict, gold: dict) -> list[tuple[str, object, object]]:
+    """(key, predicted, gold) for every key that is missing, extra or different."""
+    keys = list(gold) + [k for k in pred if k not in gold]
+    return [(k, pred.get(k), gold.get(k)) for k in keys if not same(pred.get(k), gold.get(k))]

@@ -74,7 +74,8 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
         if f.kind == "number":
             items.append(Item(f, "V", slots=len(f.text) if f.glued else 1))
         elif f.kind == "blank":
-            if f.col >= value_start.get(f.table, 0):
+            after_label = i > 0 and frags[i - 1].line == f.line and frags[i - 1].kind in ("label", "blank")
+            if f.col >= value_start.get(f.table, 0) or not after_label:
                 items.append(Item(f, "B"))
         else:
             n = norm_label(f.text)

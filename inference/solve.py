@@ -71,7 +71,8 @@ def _splits(digits: str, parts: int):
 
 
 def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple[int, str], float],
-                   money: set[str], money_unit: str, illegible: set[int]) -> list[Hypothesis]:
+                   money: set[str], money_unit: str, illegible: set[int], cover: bool = True,
+                   signed: frozenset[str] = frozenset()) -> list[Hypothesis]:
     c, m = len(row_keys), len(tokens)
     out: list[Hypothesis] = []
 
@@ -91,6 +92,11 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
         # A glued run is never one number with a leading zero ("01814"), nor a fraction in a count.
         if not (glued and ((len(intpart) > 1 and intpart.startswith("0")) or (dot and key not in money))):
             yield 1, [Spec(kind, whole, f)], 0.0
+        if glued and sign and key not in signed and room >= 2:
+            # "-23" in a count column: a "-" (zero) glued to 23 by a text layer.
+            yield 2, [Spec("split", Decimal(0), f, f"{f.text} split as -|{intpart}"),
+                      Spec("split", _value(f, row_keys[start + 1] in money, money_unit).copy_abs(), f,
+                           f"{f.text} split as -|{intpart}")], W_SPLIT
         if glued:
             for w in range(2, min(len(intpart), room) + 1):
                 for pieces in _splits(intpart, w):
@@ -136,7 +142,7 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
 
     # A text layer glues cells but rarely loses one: where glued runs can fill every column,
     # only such readings are considered.
-    full_cover = any(f.glued for f in tokens) and sum(len(f.text) if f.glued else 1 for f in tokens) >= c
+    full_cover = cover and any(f.glued for f in tokens) and sum(len(f.text) if f.glued else 1 for f in tokens) >= c
     rec(0, 0, {}, 0.0)
     if not out and full_cover:
         full_cover = False
@@ -164,6 +170,7 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
     for fid, (_, row) in sorted(best_row.items()):
         tokens_by_row.setdefault(row, []).append(by_id[fid])
     money = {f"{table}.{r.key}.{col}" for r in t.rows for col in t.row_columns(r) if t.column(col).money}
+    signed = frozenset(f"{table}.{r.key}.{col}" for r in t.rows for col in t.row_columns(r) if t.column(col).signed)
     hyps = {}
     row_rules = [c for c in template.constraints(table, cls.variant) if ".row:" in c.name]
     rows = t.rows_for(cls.variant)
@@ -173,17 +180,23 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
     for group in groups:
         keys = [f"{table}.{r.key}.{col}" for r in group for col in t.row_columns(r)]
         tokens = sorted((f for r in group for f in tokens_by_row.get(f"{table}.{r.key}", [])), key=lambda f: f.id)
-        hs = row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible)
         rules = [c for c in row_rules if c.lhs and c.lhs[0] in keys]
-        hyps["+".join(r.key for r in group)] = _keep_row_consistent(hs, rules)
+        hs, consistent = _keep_row_consistent(row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, signed=signed), rules)
+        if not consistent and any(f.glued for f in tokens):
+            # No way to cut the glued runs adds up: perhaps a cell was lost as well.
+            wider, consistent = _keep_row_consistent(
+                row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, cover=False, signed=signed), rules)
+            if consistent:
+                hs = wider
+        hyps["+".join(r.key for r in group)] = hs
     return hyps
 
 
-def _keep_row_consistent(hs: list[Hypothesis], rules) -> list[Hypothesis]:
+def _keep_row_consistent(hs: list[Hypothesis], rules) -> tuple[list[Hypothesis], bool]:
     """Drop placements whose own printed numbers break their row's sum when another placement
     keeps it: the row arithmetic is local, and this keeps the CP-SAT model small."""
-    if len(hs) == 1 or not rules:
-        return hs
+    if not rules:
+        return hs, True
 
     def ok(h: Hypothesis) -> bool:
         for c in rules:
@@ -194,7 +207,7 @@ def _keep_row_consistent(hs: list[Hypothesis], rules) -> list[Hypothesis]:
         return True
 
     good = [h for h in hs if ok(h)]
-    return good[:MAX_KEPT] if good else hs[:MAX_KEPT]
+    return (good[:MAX_KEPT], True) if good else (hs[:MAX_KEPT], False)
 
 
 def solve_table(hyps: dict[str, list[Hypothesis]], constraints) -> Solution:

@@ -123,7 +123,21 @@ def split_cell(text: str) -> list[Piece]:
         pieces.append(Piece(m.group(0).strip(), "number", Decimal(num), unit if unit in ("万元", "元") else ""))
         pos = end
     _flush_label(label_buf + t[pos:], pieces)
-    return pieces
+    return _split_trailing_marks(pieces)
+
+
+def _split_trailing_marks(pieces: list[Piece]) -> list[Piece]:
+    """`数量/1729`: a zero mark stuck to the end of a row label, in a row of numbers, is a 0."""
+    if not any(p.kind == "number" for p in pieces):
+        return pieces
+    out: list[Piece] = []
+    for p in pieces:
+        t = p.text
+        if p.kind == "label" and len(t) > 2 and t[-1] in "-/—无" and _CJK.match(t[-2]):
+            out += [Piece(t[:-1], "label"), Piece(t[-1], "number", Decimal(0))]
+        else:
+            out.append(p)
+    return out
 
 
 def _flush_label(text: str, pieces: list[Piece]) -> None:
