@@ -135,6 +135,10 @@ def build_report(doc: Document) -> Report:
                 if s.kind == "illegible" or forced:
                     shown = f"printed as {f.text!r}" if f else _REASONS[s.kind]
                     notes.append(f"{key} is {shown}; the arithmetic gives {_num(v)} (inferred)")
+        empty_rows = sorted({k.rsplit(".", 1)[0] for k, s in sol.specs.items() if s.kind == "dropped"}
+                            - {k.rsplit(".", 1)[0] for k, s in sol.specs.items() if s.kind != "dropped"})
+        if empty_rows:
+            notes.append("rows not found in the source (cells set by the arithmetic or 0): " + ", ".join(empty_rows))
         for k, alts in sol.ambiguous.items():
             amb[k] = [_num(a) for a in alts]
         order = [c.name for c in template.constraints(table, cls.variant)]

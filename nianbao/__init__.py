@@ -1,8 +1,16 @@
 """nianbao: reconstruct the statistics tables of government information-disclosure annual reports."""
+from pathlib import Path as _Path
+
 from .errors import NianbaoError
 from .schema import Report
 
 __version__ = "0.1.0"
+
+# In a source checkout run from its root (`python -m nianbao.cli`), the card's top-level folders
+# (inference/, models/, ...) are found the way setuptools' package-dir maps them for an install.
+_root = _Path(__file__).resolve().parent.parent
+if (_root / "pyproject.toml").exists() and (_root / "inference" / "__init__.py").exists():
+    __path__.append(str(_root))  # noqa: F821
 
 
 def reconstruct(source, config=None, *, engine=None) -> Report:

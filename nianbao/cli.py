@@ -115,9 +115,9 @@ def _print_scores(result, show: int):
     diffs = [(r.name, *d) for r in result.scores for d in r.diffs]
     errors = [(r.name, r.error) for r in result.scores if r.error]
     for name, e in errors:
-        out.print(f"error  {name}: {e}", markup=False, highlight=False)
+        out.print(f"error  {name}: {e}", markup=False, highlight=False, soft_wrap=True)
     for name, key, p, g in diffs[:show]:
-        out.print(f"differs {name}  {key}: predicted {p} gold {g}", markup=False, highlight=False)
+        out.print(f"differs {name}  {key}: predicted {p} gold {g}", markup=False, highlight=False, soft_wrap=True)
     if len(diffs) > show:
         out.print(f"... and {len(diffs) - show} more differing cells")
 

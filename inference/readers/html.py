@@ -101,10 +101,12 @@ class HtmlReader:
     name = "html"
 
     def sniff(self, data: bytes, suffix: str) -> float:
-        head = data[:8192].lower()
-        if b"<table" in data[:2_000_000].lower() or b"<html" in head:
+        head = data[:2_000_000].lower()
+        if b"<table" in head or b"<html" in head[:8192]:
             return 0.9
-        return 0.6 if suffix in (".html", ".htm") else 0.0
+        if re.search(rb"<(body|div|p|span|td)[\s>]", head):
+            return 0.7 if suffix in (".html", ".htm") else 0.55
+        return 0.0  # an .html name on plain text is still plain text
 
     def read(self, data: bytes, source: str) -> list[Fragment]:
         return read_html(decode(data, source), source)
