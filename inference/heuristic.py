@@ -39,7 +39,7 @@ class HeuristicEngine:
     name = "heuristic"
 
     def score(self, fragments: list[Fragment], template: Template) -> Classification:
-        cands, illegible, found = [], set(), []
+        cands, illegible, found, optional = [], set(), [], set()
         variant = template.default_variant
         for region in find_regions(fragments, template):
             frags = fragments[region.start : region.end]
@@ -47,6 +47,8 @@ class HeuristicEngine:
             # Only `requests` has the split/single `other` rows: try both, keep the better alignment.
             tried = [(align_table(frags, template, region.table, v), v) for v in variants]
             (rows_out, _, ill), v = max(tried, key=lambda tv: (tv[0][1], tv[1] == template.default_variant))
+            cells = interior_blanks(frags)
+            optional |= {f.id for fs in rows_out.values() for f in fs if f.kind == "blank" and f.id not in cells}
             if v is not None:
                 variant = v
             illegible |= ill
@@ -54,7 +56,8 @@ class HeuristicEngine:
                 found.append(region.table)
                 cands += row_candidates(rows_out, template, region.table, v)
         return Classification(format=template.format, variant=variant, candidates=cands, tables=found,
-                              illegible=illegible, money_unit=money_unit(fragments), engine=self.name)
+                              illegible=illegible, optional=optional, money_unit=money_unit(fragments),
+                              engine=self.name)
 
 
 def items_for(frags: list[Fragment], template: Template, table: str, variant: str | None) -> tuple[list[Item], set[int]]:
@@ -87,7 +90,10 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
                 items.append(Item(f, "V"))
             else:
                 items.append(Item(f, "L", scores=scores))
-    _mark_interior_blanks(items)
+    cells = interior_blanks(frags)
+    for it in items:
+        if it.kind == "B" and it.frag.id in cells:
+            it.kind = "V"
     return items, illegible
 
 
@@ -104,21 +110,6 @@ def _between_values(frags: list[Fragment], i: int) -> bool:
     line = frags[i].line
     single_cell_lines = prev.line != line and nxt.line != line
     return (prev.line == line and nxt.line == line) or single_cell_lines
-
-
-def _mark_interior_blanks(items: list[Item]) -> None:
-    """A blank between two numbers of one line is a cell; leading/trailing blanks are optional."""
-    by_line: dict[int, list[int]] = {}
-    for k, it in enumerate(items):
-        by_line.setdefault(it.frag.line, []).append(k)
-    for ks in by_line.values():
-        values = [k for k in ks if items[k].kind == "V"]
-        if not values:
-            continue
-        for k in ks:
-            if items[k].kind == "B" and values[0] < k < values[-1]:
-                items[k].kind = "V"
-                items[k].slots = 1
 
 
 def align_table(frags, template: Template, table: str, variant: str | None):
@@ -182,9 +173,13 @@ def align_table(frags, template: Template, table: str, variant: str | None):
         skip_cost = 0.0 if it.kind == "B" else W_DISCARD
         for (i, k, cap), (score, last_line, path) in states.items():
             push((i, k, cap), score - skip_cost, last_line, path)
-            if it.kind == "B" and line != last_line:
-                pass  # an optional blank only fills a cell of the row printed on its own line
-            elif i >= 0 and k < ncols[i]:
+            if it.kind == "B":
+                # A blank at the edge of a row's line may be a cell or padding: it rides along with
+                # the row (the solver decides) but never pushes a printed number out of it.
+                if i >= 0 and line == last_line:
+                    push((i, k, min(ncols[i], cap + 1)), score, line, ((idx, i), path))
+                continue
+            if i >= 0 and k < ncols[i]:
                 cross = W_CROSS_LINE if (line_structured and last_line != -1 and last_line != line) else 0.0
                 c2 = cap + slots
                 push((i, k + 1, c2 if c2 < ncols[i] else ncols[i]), score - cross, line, ((idx, i), path))
@@ -240,12 +235,26 @@ def row_candidates(assigned, template: Template, table: str, variant: str | None
     for r, frags in assigned.items():
         cols = t.row_columns(rows[r])
         c, m = len(cols), len(frags)
-        any_glued = any(f.glued for f in frags)
+        flexible = any(f.glued or f.kind == "blank" for f in frags)
         for p, f in enumerate(frags):
-            hi = c - 1 if any_glued else c - m + p
-            for j in range(p, max(p, hi) + 1):
+            lo = sum(1 for g in frags[:p] if g.kind != "blank") if flexible else p
+            hi = c - 1 if flexible else c - m + p
+            for j in range(lo, max(lo, hi) + 1):
                 if j < c:
-                    out.append(Candidate(f.id, f"{table}.{rows[r].key}.{cols[j]}", 1.0 - 0.05 * (j - p)))
+                    out.append(Candidate(f.id, f"{table}.{rows[r].key}.{cols[j]}", 1.0 - 0.05 * (j - lo)))
+    return out
+
+
+def interior_blanks(frags: list[Fragment]) -> set[int]:
+    """Blanks between two numbers of one line: certainly cells."""
+    by_line: dict[int, list[Fragment]] = {}
+    for f in frags:
+        by_line.setdefault(f.line, []).append(f)
+    out = set()
+    for fs in by_line.values():
+        idx = [i for i, f in enumerate(fs) if f.kind == "number"]
+        if idx:
+            out |= {f.id for f in fs[idx[0] : idx[-1]] if f.kind == "blank"}
     return out
 
 

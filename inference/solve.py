@@ -72,7 +72,7 @@ def _splits(digits: str, parts: int):
 
 def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple[int, str], float],
                    money: set[str], money_unit: str, illegible: set[int], cover: bool = True,
-                   signed: frozenset[str] = frozenset()) -> list[Hypothesis]:
+                   signed: frozenset[str] = frozenset(), optional: frozenset[int] = frozenset()) -> list[Hypothesis]:
     c, m = len(row_keys), len(tokens)
     out: list[Hypothesis] = []
 
@@ -127,13 +127,15 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
             out.append(Hypothesis(score - W_DROP * (c - len(acc)), specs))
             return
         f = tokens[p]
-        for start in (range(col, col + 1) if full_cover else range(col, c - (m - p - 1))):
+        if f.id in optional:  # padding, not a cell
+            rec(p + 1, col, acc, score)
+        for start in (range(col, col + 1) if full_cover else range(col, c - (m - p - 1 - n_optional_after[p]))):
             if start >= c:
                 break
             s = cand.get((f.id, row_keys[start]))
             if s is None:
                 continue
-            room = c - start - (m - p - 1)
+            room = c - start - (m - p - 1 - n_optional_after[p])
             for w, specs, cost in token_specs(f, start, room):
                 new = dict(acc)
                 for i, sp in enumerate(specs):
@@ -143,6 +145,7 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
     # A text layer glues cells but rarely loses one: where glued runs can fill every column,
     # only such readings are considered.
     full_cover = cover and any(f.glued for f in tokens) and sum(len(f.text) if f.glued else 1 for f in tokens) >= c
+    n_optional_after = [sum(1 for g in tokens[p + 1 :] if g.id in optional) for p in range(m)]
     rec(0, 0, {}, 0.0)
     if not out and full_cover:
         full_cover = False
@@ -170,6 +173,7 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
     for fid, (_, row) in sorted(best_row.items()):
         tokens_by_row.setdefault(row, []).append(by_id[fid])
     money = {f"{table}.{r.key}.{col}" for r in t.rows for col in t.row_columns(r) if t.column(col).money}
+    opt = frozenset(cls.optional)
     signed = frozenset(f"{table}.{r.key}.{col}" for r in t.rows for col in t.row_columns(r) if t.column(col).signed)
     hyps = {}
     row_rules = [c for c in template.constraints(table, cls.variant) if ".row:" in c.name]
@@ -181,11 +185,11 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
         keys = [f"{table}.{r.key}.{col}" for r in group for col in t.row_columns(r)]
         tokens = sorted((f for r in group for f in tokens_by_row.get(f"{table}.{r.key}", [])), key=lambda f: f.id)
         rules = [c for c in row_rules if c.lhs and c.lhs[0] in keys]
-        hs, consistent = _keep_row_consistent(row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, signed=signed), rules)
+        hs, consistent = _keep_row_consistent(row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, signed=signed, optional=opt), rules)
         if not consistent and any(f.glued for f in tokens):
             # No way to cut the glued runs adds up: perhaps a cell was lost as well.
             wider, consistent = _keep_row_consistent(
-                row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, cover=False, signed=signed), rules)
+                row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, cover=False, signed=signed, optional=opt), rules)
             if consistent:
                 hs = wider
         hyps["+".join(r.key for r in group)] = hs

@@ -50,6 +50,7 @@ class Classification:
     candidates: list[Candidate]
     tables: list[str]  # tables found in the document
     illegible: set[int] = field(default_factory=set)  # fragments in a value position that are not numbers
+    optional: set[int] = field(default_factory=set)  # blanks that may be a cell or mere padding
     money_unit: str = "万元"  # unit of bare amounts in the active table
     notes: list[str] = field(default_factory=list)
     engine: str = "heuristic"

@@ -184,15 +184,18 @@ class FragmentBuilder:
         if PROSE_END.search(text) and len(text) > 12:
             self.add(text.strip(), "prose", line, col, **kw)
             return
-        for p in split_cell(text):
+        pieces = split_cell(text)
+        numbers = sum(p.kind == "number" for p in pieces)
+        # Several numbers in one cell, or digits after a label, mean cells were merged or glued.
+        glued = glued or numbers >= 2 or (numbers >= 1 and any(p.kind == "label" for p in pieces))
+        for p in pieces:
             if p.kind == "blank" and not keep_blank:
                 continue
-            is_glued = glued and p.kind == "number" and _plain_digits(p.text)
+            is_glued = glued and p.kind == "number" and GLUABLE.match(p.text) is not None
             self.add(p.text, p.kind, line, col, value=p.value, unit=p.unit, glued=is_glued, **kw)
 
 
-def _plain_digits(s: str) -> bool:
-    return s.isdigit() and len(s) > 1
+GLUABLE = re.compile(r"^-?\d{2,}(\.\d+)?(万元|元)?$")
 
 
 _CHROME = [

@@ -6,7 +6,7 @@ import re
 
 from nianbao.schema import Fragment
 
-from .base import PROSE_END, FragmentBuilder, decode, is_chrome, register_reader, split_cell
+from .base import PROSE_END, FragmentBuilder, decode, is_chrome, register_reader
 
 _SEPARATOR = re.compile(r"^[\s|:\-—]+$")
 
@@ -43,25 +43,11 @@ def read_lines(text: str) -> list[Fragment]:
     return b.fragments
 
 
-_GLUABLE = re.compile(r"^-?\d{2,}(\.\d+)?(万元|元)?$")
-_ATTACHED = re.compile(r"[^\d\s.\-]\d")
 
 
 def _free_line(b: FragmentBuilder, line: str, line_no: int) -> None:
     """A line without delimiters: prose, one cell, or a table row flattened by a text layer."""
-    if PROSE_END.search(line) and len(line) > 12:
-        b.add(line, "prose", line_no)
-        return
-    pieces = split_cell(line)
-    numbers = [p for p in pieces if p.kind == "number"]
-    # Several numbers on a line, or digits stuck to a label, mean a text layer may have glued cells.
-    labels = [p for p in pieces if p.kind == "label"]
-    glued = len(numbers) >= 2 or bool(numbers and labels) or bool(_ATTACHED.search(line))
-    for col, p in enumerate(pieces):
-        if p.kind == "blank":
-            continue
-        b.add(p.text, p.kind, line_no, col, value=p.value, unit=p.unit,
-              glued=glued and p.kind == "number" and _GLUABLE.match(p.text) is not None)
+    b.add_cell(line, line_no, 0, keep_blank=False)
 
 
 @register_reader

@@ -1,0 +1,92 @@
+"""The solver's promises: printed numbers kept, broken sums named (minimum set), blanks and
+illegible tokens decided by the arithmetic, ambiguity said, low-confidence OCR digits corrected."""
+from decimal import Decimal
+
+from nianbao import reconstruct
+from nianbao.config import load_config
+from nianbao.inference.pipeline import STAGES, Document, classify_stage, emit, read, solve
+
+SEED = "002_ccc308153d6aceb0.txt"
+
+
+def seed_text(seeds_dir, name=SEED):
+    return (seeds_dir / name).read_text("utf-8")
+
+
+def test_printed_error_is_kept_and_named(seeds_dir):
+    text = seed_text(seeds_dir).replace(
+        "(一)予以公开 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |", "(一)予以公开 | 0 | 0 | 0 | 0 | 0 | 0 | 1 |")
+    report = reconstruct(text)
+    assert report.cells["requests.granted.total"] == 1
+    assert report.provenance["requests.granted.total"].method == "read"
+    assert report.inconsistent == ["requests.row:granted:total", "requests.col:total:results_total"]
+
+
+def test_unfilled_total_column_is_inferred(seeds_dir):
+    text = seed_text(seeds_dir, "000_da14f1a2f0dce168.txt").replace(
+        "一、本年新收政府信息公开申请数量 | 2 | 0 | 0 | 0 | 0 | 0 | 2 |", "一、本年新收政府信息公开申请数量 | 2 | 0 | 0 | 0 | 0 | 0 | |")
+    report = reconstruct(text)
+    assert report.cells["requests.new_received.total"] == 2
+    p = report.provenance["requests.new_received.total"]
+    assert p.method == "inferred" and "arithmetic" in p.reason
+    assert report.inconsistent == []
+
+
+def test_dropped_cell_restored_where_the_arithmetic_puts_it(seeds_dir):
+    text = seed_text(seeds_dir, "000_da14f1a2f0dce168.txt").replace(
+        "1.本机关不掌握相关政府信息 | 1 | 0 | 0 | 0 | 0 | 0 | 1 |", "1.本机关不掌握相关政府信息 | 0 | 0 | 0 | 0 | 0 | 1 |")
+    report = reconstruct(text)
+    assert report.cells["requests.unable_not_held.natural_person"] == 1
+    assert report.cells["requests.unable_not_held.total"] == 1
+    assert report.inconsistent == []
+
+
+def test_glued_run_in_active_table_is_ambiguous(seeds_dir):
+    text = seed_text(seeds_dir).replace("规章 | 0 | 0 | 0 |", "规章3012")
+    report = reconstruct(text)
+    got = [report.cells[f"active.regulations.{c}"] for c in ("issued", "repealed", "in_force")]
+    assert sum(map(str, got), "") if False else "".join(map(str, got)) == "3012"
+    assert "active.regulations.in_force" in report.ambiguous
+    assert report.provenance["active.regulations.issued"].method == "inferred"
+    assert "glued" in report.provenance["active.regulations.issued"].reason
+
+
+def test_glued_run_in_requests_is_decided_by_the_arithmetic(seeds_dir):
+    text = seed_text(seeds_dir, "000_da14f1a2f0dce168.txt").replace(
+        "一、本年新收政府信息公开申请数量 | 2 | 0 | 0 | 0 | 0 | 0 | 2 |", "一、本年新收政府信息公开申请数量 20 0 0 0 02")
+    report = reconstruct(text)
+    assert [report.cells[f"requests.new_received.{c}"] for c in
+            ("natural_person", "commercial", "research", "social_welfare", "legal_services", "other_org", "total")] \
+        == [2, 0, 0, 0, 0, 0, 2]
+    assert report.ambiguous == {}
+
+
+def test_low_confidence_ocr_digit_is_corrected(seeds_dir):
+    cfg = load_config(engine="heuristic")
+    doc = Document(source="ocr.txt", data=(seeds_dir / "000_da14f1a2f0dce168.txt").read_bytes())
+    read(doc, cfg)
+    # OCR misread the 1 of (四)无法提供 1. as a 7, with low confidence.
+    line = next(f.line for f in doc.fragments if "本机关不掌握" in f.text)
+    frag = next(f for f in doc.fragments if f.line == line and f.kind == "number" and f.text == "1")
+    frag.text, frag.value, frag.conf = "7", Decimal(7), 0.42
+    for stage in (classify_stage, solve, emit):
+        stage(doc, cfg)
+    r = doc.report
+    assert r.cells["requests.unable_not_held.natural_person"] == 1
+    assert r.provenance["requests.unable_not_held.natural_person"].method == "corrected"
+    assert r.inconsistent == []
+
+
+def test_confident_wrong_digit_is_not_corrected(seeds_dir):
+    text = seed_text(seeds_dir, "000_da14f1a2f0dce168.txt").replace(
+        "1.本机关不掌握相关政府信息 | 1 |", "1.本机关不掌握相关政府信息 | 7 |")
+    report = reconstruct(text)
+    assert report.cells["requests.unable_not_held.natural_person"] == 7
+    assert "requests.row:unable_not_held:total" in report.inconsistent
+
+
+def test_narrative_numbers_do_not_become_cells(seeds_dir):
+    report = reconstruct(seeds_dir / "000_da14f1a2f0dce168.txt")
+    # the narrative says 行政许可共计1837人次 and 收到行政复议1起 — the tables decide
+    assert report.cells["appeals.review.total"] == 1
+    assert len(STAGES) == 4
