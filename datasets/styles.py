@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html as htmllib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from .layout import Damage, PTable, active_table, appeals_tables, grid, requests_table
@@ -20,9 +20,21 @@ class Document:
     data: bytes
     ext: str
     notes: str = ""
+    printed: list[tuple[str, str]] = field(default_factory=list)  # (key, text) of value cells in print order
+    dropped: list[str] = field(default_factory=list)  # keys of cells the style removed
 
 
 STYLES: dict[str, Callable[[Truth, random.Random], Document]] = {}
+_PRINTED: list[tuple[str, str]] = []  # filled by _compose for the document being made
+
+
+def render(name: str, truth: Truth, rng: random.Random) -> Document:
+    """Make one document in style `name`, with the printed value cells it holds."""
+    if name not in STYLES:
+        raise ValueError(f"unknown style {name!r}; allowed: {', '.join(STYLES)}")
+    doc = STYLES[name](truth, rng)
+    doc.printed = [(k, t) for k, t in _PRINTED if k not in set(doc.dropped)]
+    return doc
 
 
 def style(name: str):
@@ -69,6 +81,7 @@ def _compose(truth: Truth, rng: random.Random, dmg: Damage, render_table, *, spl
     split_appeals = rng.random() < 0.15 if split_appeals is None else split_appeals
     nar = _narrative(truth, rng)
     tables = _tables(truth, rng, dmg, split_appeals)
+    _PRINTED[:] = [(c.key, c.text) for pt in tables for row in grid(pt) for c in row if c is not None and c.key]
     parts = [paragraph(x) for x in nar["title"] + nar["intro"]]
     for name in ("active", "requests", "appeals"):
         parts += [paragraph(x) for x in nar[name]]
@@ -163,7 +176,7 @@ def ocr_markdown(truth: Truth, rng: random.Random) -> Document:
         return "\n".join(out)
 
     text = _compose(truth, rng, dmg, render, sep="\n\n")
-    return Document(text.encode(), "md", notes="dropped: " + ", ".join(dropped) if dropped else "")
+    return Document(text.encode(), "md", notes="dropped: " + ", ".join(dropped) if dropped else "", dropped=dropped)
 
 
 @style("pdf_markdown")

@@ -33,6 +33,7 @@ class Item:
     kind: str  # "L" label, "V" value, "B" optional blank
     scores: dict[int, float] | None = None  # L: row index → match score
     slots: int = 1  # V: most columns this token may fill (glued digit runs)
+    lead: bool = False  # B: a blank that opens a line of numbers (no label before it)
 
 
 class HeuristicEngine:
@@ -79,7 +80,7 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
         elif f.kind == "blank":
             after_label = i > 0 and frags[i - 1].line == f.line and frags[i - 1].kind in ("label", "blank")
             if f.col >= value_start.get(f.table, 0) or not after_label:
-                items.append(Item(f, "B"))
+                items.append(Item(f, "B", lead=not after_label))
         else:
             n = norm_label(f.text)
             scores = {} if t.unlabelled_rows else {k: s for k, r in enumerate(rows) if (s := label_score(n, r)) > 0}
@@ -178,6 +179,11 @@ def align_table(frags, template: Template, table: str, variant: str | None):
                 # the row (the solver decides) but never pushes a printed number out of it.
                 if i >= 0 and line == last_line:
                     push((i, k, min(ncols[i], cap + 1)), score, line, ((idx, i), path))
+                elif it.lead:  # it may be the first cell of an unlabelled row of numbers
+                    base = score - unlabelled_cost - end_cost(i, cap, k, path)
+                    for j in range(i + 1, min(n_rows, i + 2 + MAX_SKIP)):
+                        skip = W_SKIP * (j - i - 1) if i >= 0 else W_SKIP * j
+                        push((j, 0, 1), base - skip, line, ((idx, j), path))
                 continue
             if i >= 0 and k < ncols[i]:
                 cross = W_CROSS_LINE if (line_structured and last_line != -1 and last_line != line) else 0.0

@@ -104,8 +104,9 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
                     pieces[-1] += dot + frac  # decimals belong to the last cell of the run
                     if dot and row_keys[start + w - 1] not in money:
                         continue
-                    # Plausibility: digits sit in later columns (totals, in-force counts) first.
-                    plaus = 0.001 * sum(len(p) * (w - i) for i, p in enumerate(pieces))
+                    # Plausibility where the arithmetic cannot tell: most cells are 0, and digits
+                    # sit in later columns (totals, in-force counts) first.
+                    plaus = 0.001 * sum(len(p) * (w - i) for i, p in enumerate(pieces)) - 0.01 * pieces.count("0")
                     specs = []
                     for i, p in enumerate(pieces):
                         v = Decimal(p)
