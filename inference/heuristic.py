@@ -24,7 +24,7 @@ W_CROSS_LINE = 0.4
 W_GLUE = 0.2
 W_ROW_SUM = 0.6
 MAX_SKIP = 3
-BEAM = 24
+BEAM = 16
 
 
 @dataclass(slots=True)
@@ -44,7 +44,7 @@ class HeuristicEngine:
         variant = template.default_variant
         for region in find_regions(fragments, template):
             frags = fragments[region.start : region.end]
-            variants = template.tables[region.table].variants
+            variants = _likely_variants(frags, template.tables[region.table])
             # Only `requests` has the split/single `other` rows: try both, keep the better alignment.
             tried = [(align_table(frags, template, region.table, v), v) for v in variants]
             (rows_out, _, ill), v = max(tried, key=lambda tv: (tv[0][1], tv[1] == template.default_variant))
@@ -59,6 +59,17 @@ class HeuristicEngine:
         return Classification(format=template.format, variant=variant, candidates=cands, tables=found,
                               illegible=illegible, optional=optional, money_unit=money_unit(fragments),
                               engine=self.name)
+
+
+def _likely_variants(frags: list[Fragment], table) -> list:
+    """`split` when a label names one of the split rows, else both variants are tried."""
+    variants = table.variants
+    if len(variants) < 2:
+        return variants
+    split_phrases = [p for r in table.rows if r.variant == "split" for p in r.phrases]
+    if any(p in norm_label(f.text) for f in frags if f.kind == "label" for p in split_phrases):
+        return ["split"]
+    return variants
 
 
 def items_for(frags: list[Fragment], template: Template, table: str, variant: str | None) -> tuple[list[Item], set[int]]:
@@ -179,20 +190,19 @@ def align_table(frags, template: Template, table: str, variant: str | None):
                 # the row (the solver decides) but never pushes a printed number out of it.
                 if i >= 0 and line == last_line:
                     push((i, k, min(ncols[i], cap + 1)), score, line, ((idx, i), path))
-                elif it.lead:  # it may be the first cell of an unlabelled row of numbers
-                    base = score - unlabelled_cost - end_cost(i, cap, k, path)
-                    for j in range(i + 1, min(n_rows, i + 2 + MAX_SKIP)):
-                        skip = W_SKIP * (j - i - 1) if i >= 0 else W_SKIP * j
-                        push((j, 0, 1), base - skip, line, ((idx, j), path))
+                elif it.lead and i + 1 < n_rows:  # it may be the first cell of an unlabelled row
+                    push((i + 1, 0, 1), score - unlabelled_cost - end_cost(i, cap, k, path), line,
+                         ((idx, i + 1), path))
                 continue
             if i >= 0 and k < ncols[i]:
                 cross = W_CROSS_LINE if (line_structured and last_line != -1 and last_line != line) else 0.0
                 c2 = cap + slots
                 push((i, k + 1, c2 if c2 < ncols[i] else ncols[i]), score - cross, line, ((idx, i), path))
-            base = score - unlabelled_cost - end_cost(i, cap, k, path)
-            for j in range(i + 1, min(n_rows, i + 2 + MAX_SKIP)):
-                skip = W_SKIP * (j - i - 1) if i >= 0 else W_SKIP * j
-                push((j, 1, min(ncols[j], slots)), base - skip, line, ((idx, j), path))
+            # An unlabelled row of numbers follows the current row (only labels skip rows).
+            j = i + 1
+            if j < n_rows:
+                push((j, 1, min(ncols[j], slots)), score - unlabelled_cost - end_cost(i, cap, k, path), line,
+                     ((idx, j), path))
         if len(nxt) > BEAM:
             nxt = dict(sorted(nxt.items(), key=lambda kv: -kv[1][0])[:BEAM])
         states = nxt

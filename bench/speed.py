@@ -1,0 +1,78 @@
+"""Speed benchmark: median wall time per report, solver included (not a test).
+
+    .venv/bin/python bench/speed.py            # seeds + a synthetic set, writes bench/results/speed.md
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from nianbao.datasets.styles import STYLES, render
+from nianbao.datasets.tables import random_truth
+from nianbao.inference.pipeline import run
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+def time_one(data: bytes, engine: str, reps: int) -> tuple[float, dict]:
+    times, stages = [], {}
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        doc = run(data, engine=engine)
+        times.append(time.perf_counter() - t0)
+        for k, v in doc.timings.items():
+            stages.setdefault(k, []).append(v)
+    return statistics.median(times), {k: statistics.median(v) for k, v in stages.items()}
+
+
+def main(engine: str = "heuristic", reps: int = 5, per_style: int = 20) -> dict:
+    run((SEEDS / "000_da14f1a2f0dce168.txt").read_bytes(), engine=engine)  # warm-up: imports, caches
+    seeds = {}
+    for p in sorted(SEEDS.glob("*.txt")):
+        seeds[p.name] = time_one(p.read_bytes(), engine, reps)
+    styles = {}
+    for name in sorted(STYLES):
+        ts = []
+        for i in range(per_style):
+            rng = random.Random(i)
+            doc = render(name, random_truth(rng), rng)
+            ts.append(time_one(doc.data, engine, 1)[0])
+        styles[name] = (statistics.median(ts), max(ts))
+    result = dict(
+        machine=dict(platform=platform.platform(), python=platform.python_version(), cpus=os.cpu_count(),
+                     processor=platform.processor() or platform.machine()),
+        engine=engine,
+        seeds_median_ms=1000 * statistics.median(t for t, _ in seeds.values()),
+        seeds={k: dict(median_ms=1000 * t, stages_ms={s: 1000 * v for s, v in st.items()}) for k, (t, st) in seeds.items()},
+        styles={k: dict(median_ms=1000 * m, max_ms=1000 * x) for k, (m, x) in styles.items()},
+    )
+    lines = [f"# Speed ({engine} engine)", "",
+             f"Machine: {result['machine']['platform']}, {result['machine']['cpus']} CPUs, Python {result['machine']['python']}.",
+             f"Warm process, median of {reps} runs per seed; {per_style} synthetic reports per style.", "",
+             "| report | median ms | read | classify | solve | emit |", "|---|---|---|---|---|---|"]
+    for k, v in result["seeds"].items():
+        st = v["stages_ms"]
+        lines.append(f"| {k} | {v['median_ms']:.1f} | {st['read']:.1f} | {st['classify_stage']:.1f} | "
+                     f"{st['solve']:.1f} | {st['emit']:.1f} |")
+    lines += ["", f"**Median over the seeds: {result['seeds_median_ms']:.1f} ms per report.**", "",
+              "| synthetic style | median ms | max ms |", "|---|---|---|"]
+    for k, v in result["styles"].items():
+        lines.append(f"| {k} | {v['median_ms']:.1f} | {v['max_ms']:.1f} |")
+    text = "\n".join(lines) + "\n"
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"speed_{engine}.md").write_text(text, "utf-8")
+    (out / f"speed_{engine}.json").write_text(json.dumps(result, indent=1), "utf-8")
+    print(text)
+    return result
+
+
+if __name__ == "__main__":
+    main(*(sys.argv[1:2] or ["heuristic"]))

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Idempotent set-up on a fresh machine: a virtual environment with nianbao and what its tests need.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+# Chinese PDFs need a CJK font to render and to make test PDFs.
+if ! fc-list 2>/dev/null | grep -qi wqy && command -v apt-get >/dev/null 2>&1; then
+  (apt-get install -y -q fonts-wqy-zenhei >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fonts-wqy-zenhei >/dev/null 2>&1)) || echo "note: fonts-wqy-zenhei not installed; PDF tests will say so" >&2
+fi
+stamp=.venv/.nianbao-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  # torch is pinned to the CPU build (a later pin pulls CUDA); strict editable mode maps the card's
+  # top-level folders into the nianbao package.
+  .venv/bin/pip install -q -e ".[test,model,pdf]" --config-settings editable_mode=strict
+  touch "$stamp"
+fi
