@@ -101,7 +101,7 @@ def active_table(truth: Truth, rng: random.Random, dmg: Damage) -> PTable:
     for title, keys in (_SECTIONS_2021 if truth.format == "2021" else _SECTIONS_2019):
         pt.rows.append([PCell(noisy(title, rng, dmg), colspan=width)])
         cols = tab.row_columns(rows[keys[0]])
-        span = width - len(cols)
+        span = width - 1 - len(cols)
         heads = [PCell(noisy(tab.column(c).labels[0], rng, dmg)) for c in cols]
         heads[-1].colspan += span
         pt.rows.append([PCell("信息内容"), *heads])

@@ -317,3 +317,12 @@ def html_page(truth: Truth, rng: random.Random) -> Document:
 
 
 TEXT_STYLES = list(STYLES)
+
+
+def _register_documents() -> None:
+    # Documents (PDF) styles live in documents.py; importing it registers them.
+    from . import documents  # noqa: F401
+
+
+_register_documents()
+TEXT_STYLES = [s for s in STYLES if s != "pdf_text"]

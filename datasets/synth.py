@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from .labels import align, fragment_rows
+from .documents import SCAN_STYLES, render_scan
 from .styles import STYLES, render
 from .tables import gold_json, random_truth
 
@@ -20,7 +21,7 @@ def make_one(args) -> dict:
     out, index, style, formats, seed, inconsistent_p, labels = args
     rng = random.Random(f"{seed}:{index}")
     truth = random_truth(rng, fmt=rng.choice(formats), inconsistent_p=inconsistent_p)
-    doc = render(style, truth, rng)
+    doc = render_scan(style, truth, rng) if style in SCAN_STYLES else render(style, truth, rng)
     rid = f"{index:06d}_{style}"
     d = Path(out) / rid
     d.mkdir(parents=True, exist_ok=True)
@@ -28,7 +29,7 @@ def make_one(args) -> dict:
     (d / name).write_bytes(doc.data)
     gold = gold_json(truth, rid, name, notes=f"synthetic, style {style}. {doc.notes}".strip())
     (d / "gold.json").write_text(json.dumps(gold, ensure_ascii=False), "utf-8")
-    if labels:
+    if labels and style not in SCAN_STYLES:  # scans have no text to label until OCR
         write_fragments(d / "fragments.parquet", rid, doc)
     return dict(id=rid, style=style, format=truth.format, variant=truth.variant, input=name,
                 inconsistent=bool(truth.inconsistent))
@@ -59,8 +60,8 @@ def generate(n: int, out: Path, styles: list[str] | None = None, formats: list[s
     styles = styles or sorted(STYLES)
     formats = formats or ["2019", "2021"]
     for s in styles:
-        if s not in STYLES:
-            raise ValueError(f"unknown style {s!r}; allowed: {', '.join(sorted(STYLES))}")
+        if s not in STYLES and s not in SCAN_STYLES:
+            raise ValueError(f"unknown style {s!r}; allowed: {', '.join(sorted([*STYLES, *SCAN_STYLES]))}")
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(str(out), i, styles[i % len(styles)], formats, seed, inconsistent_p, labels) for i in range(n)]
     rows: list[dict] = []

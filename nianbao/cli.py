@@ -118,13 +118,14 @@ def synth(
     """Generate labelled synthetic reports, deterministic for a seed."""
     from rich.progress import Progress
 
+    from nianbao.datasets.documents import SCAN_STYLES
     from nianbao.datasets.styles import STYLES
     from nianbao.datasets.synth import generate
 
     style_list = styles.split(",") if styles else None
     for s in style_list or []:
-        if s not in STYLES:
-            _fail(f"[E011] unknown style {s!r}; allowed: {', '.join(sorted(STYLES))}")
+        if s not in STYLES and s not in SCAN_STYLES:
+            _fail(f"[E011] unknown style {s!r}; allowed: {', '.join(sorted([*STYLES, *SCAN_STYLES]))}")
     fmts = formats.split(",")
     for f in fmts:
         _choice(f, ["2019", "2021"], "formats")
