@@ -326,3 +326,37 @@ def _register_documents() -> None:
 
 _register_documents()
 TEXT_STYLES = [s for s in STYLES if s != "pdf_text"]
+
+
+# Layouts kept out of STYLES (and so out of the default training data): they show what retraining
+# on a handful of labelled reports of a new layout does.
+HOLDOUT_STYLES: dict[str, Callable[[Truth, random.Random], Document]] = {}
+
+
+def _label_last(truth: Truth, rng: random.Random) -> Document:
+    """Pipe rows with the row label printed after the numbers (a right-hand label column)."""
+    dmg = _damage(rng)
+
+    def render(pt: PTable) -> str:
+        lines = []
+        for row in pt.rows:
+            labels = [c.text for c in row if not c.key]
+            values = [c.text for c in row if c.key]
+            lines.append("| " + " | ".join(values + labels) + " |")
+        return "\n".join(lines)
+
+    return Document(_compose(truth, rng, dmg, render).encode(), "md")
+
+
+HOLDOUT_STYLES["label_last"] = _label_last
+
+
+def render_any(name: str, truth: Truth, rng: random.Random) -> Document:
+    """`render` for STYLES and HOLDOUT_STYLES alike."""
+    if name in HOLDOUT_STYLES:
+        STYLES[name] = HOLDOUT_STYLES[name]
+        try:
+            return render(name, truth, rng)
+        finally:
+            del STYLES[name]
+    return render(name, truth, rng)

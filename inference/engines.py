@@ -8,7 +8,16 @@ from .heuristic import HeuristicEngine
 def _model_engine(checkpoint: str | None):
     from nianbao.models.engine import ModelEngine  # lazy: torch is an optional extra
 
-    return ModelEngine.load(checkpoint)
+    return ModelEngine.load(checkpoint, device="cuda" if _gpu() else "cpu")
+
+
+def _gpu() -> bool:
+    try:
+        import torch
+
+        return torch.cuda.is_available()
+    except ImportError:
+        return False
 
 
 ENGINES = {
@@ -22,13 +31,11 @@ _CACHE: dict = {}
 def get_engine(name: str, checkpoint: str | None = None):
     """`auto` takes the model where a GPU is present and the checkpoint loads, else the heuristic."""
     if name == "auto":
-        try:
-            import torch  # noqa: F401
-
-            if torch.cuda.is_available():
+        if _gpu():
+            try:
                 return get_engine("model", checkpoint)
-        except Exception:  # no torch, no GPU, or no loadable checkpoint: the card's CPU fallback
-            pass
+            except Exception:  # no loadable checkpoint: the card's fallback
+                pass
         return get_engine("heuristic")
     key = (name, checkpoint)
     if key not in _CACHE:

@@ -136,6 +136,65 @@ def synth(
     err.print(f"{len(rows)} reports in {out_dir} (manifest.jsonl)", highlight=False)
 
 
+@app.command()
+def train(
+    data: Optional[Path] = typer.Option(None, "--data", help="A `nianbao synth` folder."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Labelled real reports: <stem>.gold.json beside the input."),
+    out_dir: Path = typer.Option(Path("models/checkpoint"), "--out", help="Checkpoint folder to write."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Fine-tune from this checkpoint."),
+    epochs: int = typer.Option(30, "--epochs"),
+    patience: int = typer.Option(3, "--patience"),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    lr: float = typer.Option(2e-3, "--lr"),
+    seed: int = typer.Option(0, "--seed"),
+    hidden: int = typer.Option(96, "--hidden"),
+    layers: int = typer.Option(3, "--layers"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N synthetic reports."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+):
+    """Train the layout model (from scratch, or fine-tune with --init) and save a checkpoint."""
+    from nianbao.errors import MissingExtra
+    from nianbao.training.train import TrainConfig, train as run_train
+
+    if data is None and labels is None:
+        _fail("[E013] give --data (a `nianbao synth` folder) and/or --labels (labelled reports)")
+    cfg = TrainConfig(data=str(data) if data else None, labels=str(labels) if labels else None, out=str(out_dir),
+                      init=str(init) if init else None, epochs=epochs, patience=patience, batch_size=batch_size,
+                      lr=lr, seed=seed, limit=limit, device=device, hidden_size=hidden, layers=layers)
+    try:
+        result = run_train(cfg, log=lambda m: err.print(m, markup=False, highlight=False, soft_wrap=True))
+    except (MissingExtra, ValueError) as exc:
+        _fail(str(exc))
+    if result["before"]:
+        err.print(f"before: {result['before']}", markup=False, soft_wrap=True)
+    err.print(f"checkpoint: {result['out']}", highlight=False)
+
+
+@app.command()
+def label(
+    input: Path = typer.Argument(..., help="A report to label."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Default: INPUT's stem + .gold.json beside it."),
+    engine: str = typer.Option("auto", "--engine"),
+):
+    """Write a draft gold JSON from the current reconstruction, for a person to correct."""
+    import json
+
+    from nianbao.inference.pipeline import reconstruct
+
+    _choice(engine, ENGINES, "engine")
+    try:
+        report = reconstruct(input, engine=engine)
+    except NianbaoError as exc:
+        _fail(str(exc))
+    gold = report.gold()
+    flags = [f"{k} inferred ({p.reason})" for k, p in report.provenance.items() if p.method != "read"]
+    gold["notes"] = "DRAFT — check every cell against the report. " + report.notes + (
+        " | to check: " + "; ".join(flags[:30]) if flags else "")
+    dest = output or input.with_name(input.stem + ".gold.json")
+    dest.write_text(json.dumps(gold, ensure_ascii=False, indent=1), "utf-8")
+    err.print(f"draft gold written to {dest}", highlight=False)
+
+
 def _print_scores(result, show: int):
     t = Table(title="nianbao evaluate")
     for c in ("group", "reports", "all correct", "cells", "cell accuracy"):
