@@ -13,7 +13,7 @@ from nianbao.schema import Candidate, Classification, Fragment
 from nianbao.templates import Template
 from nianbao.text import norm_label
 
-from .layout import detect_format, find_regions, group_score, label_score, money_unit
+from .layout import find_regions, group_score, label_score, money_unit
 
 W_LABEL = 1.0
 W_UNLABELLED = 0.8
@@ -272,11 +272,3 @@ def interior_blanks(frags: list[Fragment]) -> set[int]:
         if idx:
             out |= {f.id for f in fs[idx[0] : idx[-1]] if f.kind == "blank"}
     return out
-
-
-def classify(fragments: list[Fragment], engine) -> Classification:
-    template, note = detect_format(fragments)
-    result = engine.score(fragments, template)
-    if note:
-        result.notes.append(note)
-    return result

@@ -3,7 +3,6 @@ report's fragments; each fragment is the bag of its characters plus its position
 features; a token-classification head says which cell key (or none) each fragment is."""
 from __future__ import annotations
 
-import torch
 from torch import nn
 from transformers import BertConfig, BertModel, PretrainedConfig, PreTrainedModel
 

@@ -9,7 +9,6 @@ from nianbao.errors import UnreadableInput
 from nianbao.schema import Fragment
 
 from .base import FragmentBuilder, decode, register_reader
-from .text import _free_line
 
 _SKIP = {"script", "style", "head", "noscript", "template", "svg", "select", "option", "button", "iframe"}
 _BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "br", "tr", "section", "article", "header",
@@ -34,7 +33,7 @@ class _Walker:
         text = re.sub(r"[\s\xa0]+", " ", "".join(self.buf)).strip()
         self.buf = []
         if text:
-            _free_line(self.b, text, self.line)
+            self.b.add_cell(text, self.line, 0, keep_blank=False)
             self.line += 1
 
     def walk(self, el):

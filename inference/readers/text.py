@@ -39,15 +39,8 @@ def read_lines(text: str) -> list[Fragment]:
                 b.add_cell(cell, line_no, col, table=table)
         else:
             in_table = False
-            _free_line(b, line, line_no)
+            b.add_cell(line, line_no, 0, keep_blank=False)  # prose, one cell, or a flattened row
     return b.fragments
-
-
-
-
-def _free_line(b: FragmentBuilder, line: str, line_no: int) -> None:
-    """A line without delimiters: prose, one cell, or a table row flattened by a text layer."""
-    b.add_cell(line, line_no, 0, keep_blank=False)
 
 
 @register_reader
