@@ -125,6 +125,9 @@ def markdown_broken(truth: Truth, rng: random.Random) -> Document:
 
     def render(pt: PTable) -> str:
         rows = _md_rows(pt, expand=True)
+        if pt.name == "requests" and rng.random() < 0.3:  # a header row repeated inside the table
+            at = rng.randint(pt.header_rows + 3, len(rows) - 2)
+            rows = rows[:at] + [rows[rng.randrange(pt.header_rows)]] + rows[at:]
         out = []
         for i, r in enumerate(rows):
             if i < pt.header_rows and rng.random() < 0.3:

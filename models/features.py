@@ -98,7 +98,7 @@ class Encoded:
     char_ids: list[list[int]]
     features: list[list[float]]
     fragment_ids: list[int]
-    hints: list[int]  # for labels: the row the label matcher names (0: none)
+    hints: list[list[int]]  # per fragment: [row its own label names, row the last naming label named]
 
 
 def window(fragments: list[Fragment]) -> list[Fragment]:
@@ -119,7 +119,7 @@ def encode(fragments: list[Fragment], vocab: CharVocab) -> Encoded:
     for f in frags:
         by_line.setdefault(f.line, []).append(f)
     feats, chars, hints = [], [], []
-    hint = _hint()
+    hint, context = _hint(), 0
     last_label_idx, last_label_line, values_since_label, prev_line = -1, frags[0].line if frags else 0, 0, None
     for i, f in enumerate(frags):
         line = by_line[f.line]
@@ -142,7 +142,10 @@ def encode(fragments: list[Fragment], vocab: CharVocab) -> Encoded:
         if f.kind in ("number", "blank"):
             values_since_label += 1
         chars.append(vocab.encode(text))
-        hints.append(hint(text) if f.kind == "label" else 0)
+        own = hint(text) if f.kind == "label" else 0
+        if own:
+            context = own
+        hints.append([own, context])  # the row this label names; the row the last naming label named
         prev_line = f.line
     return Encoded(chars, feats, [f.id for f in frags], hints)
 

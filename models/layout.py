@@ -39,7 +39,9 @@ class LayoutModel(PreTrainedModel):
         h = config.hidden_size
         self.chars = nn.Embedding(config.vocab_size, h, padding_idx=0)
         self.features = nn.Sequential(nn.Linear(config.n_features, h), nn.GELU(), nn.Linear(h, h))
-        self.hints = nn.Embedding(config.n_hints, h)  # the row a label matcher reads in a label
+        # the row a label matcher reads in this label, and in the last label before it
+        self.hints = nn.Embedding(config.n_hints, h)
+        self.context = nn.Embedding(config.n_hints, h)
         self.encoder = BertModel(BertConfig(
             vocab_size=8, hidden_size=h, num_hidden_layers=config.num_hidden_layers,
             num_attention_heads=config.num_attention_heads, intermediate_size=config.intermediate_size,
@@ -53,7 +55,7 @@ class LayoutModel(PreTrainedModel):
         # a fragment is the mean of its characters' embeddings plus its features and label hint
         mask = (char_ids > 0).unsqueeze(-1).float()
         chars = (self.chars(char_ids) * mask).sum(2) / mask.sum(2).clamp(min=1.0)
-        x = chars + self.features(features) + self.hints(hints)
+        x = chars + self.features(features) + self.hints(hints[..., 0]) + self.context(hints[..., 1])
         hidden = self.encoder(inputs_embeds=x, attention_mask=attention_mask).last_hidden_state
         logits = self.head(hidden)
         loss = None

@@ -64,7 +64,7 @@ def batches(items, batch_size, rng, torch, shuffle=True):
         feats = torch.zeros(len(chunk), n, chunk[0][1].shape[1])
         labels = torch.full((len(chunk), n), -100, dtype=torch.long)
         mask = torch.zeros(len(chunk), n, dtype=torch.long)
-        hints = torch.zeros(len(chunk), n, dtype=torch.long)
+        hints = torch.zeros(len(chunk), n, 2, dtype=torch.long)
         for b, (c, f, y, _, h) in enumerate(chunk):
             k = c.shape[0]
             chars[b, :k], feats[b, :k], labels[b, :k], mask[b, :k], hints[b, :k] = c, f, y, 1, h
