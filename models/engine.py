@@ -10,7 +10,8 @@ from nianbao.templates import Template
 
 SHIPPED = Path(__file__).resolve().parent / "checkpoint"
 TOP_K = 3
-FLOOR = 0.01  # other columns of the predicted row: the arithmetic may still move a number there
+FLOOR = 0.01  # score of a neighbouring column of the predicted cell
+SECOND = 0.05  # a runner-up key below this is noise, not a candidate
 
 
 class ModelEngine:
@@ -69,19 +70,69 @@ class ModelEngine:
             if f.kind == "label":
                 illegible.add(fid)  # a word where a number should be
             for k, q in top:
-                if k != "none" and k in own:
+                if k != "none" and k in own and (k == key or q >= SECOND):
                     cands.append(Candidate(fid, k, q))
-            for col in template.tables[table].row_columns(next(r for r in template.tables[table].rows if r.key == row)):
+            cols = template.tables[table].row_columns(next(r for r in template.tables[table].rows if r.key == row))
+            j = cols.index(key.split(".")[2]) if key.split(".")[2] in cols else 0
+            for col in cols[max(0, j - 1) : j + 2]:  # a neighbouring column: the arithmetic may move it
                 cands.append(Candidate(fid, f"{table}.{row}.{col}", FLOOR))
             rows_seen.add((table, row))
             if table not in tables:
                 tables.append(table)
-        variant = ("split" if any(r.startswith("other_") for t, r in rows_seen if t == "requests") else
-                   "single" if ("requests", "other") in rows_seen else template.default_variant)
+        cands += self._illegible(fragments, preds, template, illegible)
+        variant = self._variant(fragments, template, rows_seen)
+        if variant == "single":  # the single printed row takes what was read as its split parts
+            cands = [Candidate(c.fragment, _single(c.key), c.score) for c in cands]
+        else:
+            cands = [c for c in cands if not c.key.startswith("requests.other.")]
         order = ["active", "requests", "appeals"]
+        blanks = {c.fragment for c in cands if by_id[c.fragment].kind == "blank"}
         return Classification(format=template.format, variant=variant, candidates=cands,
-                              tables=sorted(tables, key=order.index), illegible=illegible,
+                              tables=sorted(tables, key=order.index), illegible=illegible, optional=blanks,
                               money_unit=money_unit(fragments), engine=self.name)
+
+    @staticmethod
+    def _illegible(fragments, preds, template: Template, illegible: set[int]) -> list[Candidate]:
+        """A word between two numbers of a value line (撤销) is a cell the model may call none:
+        it may sit in any column of its neighbours' rows, and the arithmetic gives its value."""
+        from nianbao.inference.heuristic import _between_values
+
+        out = []
+        for i, f in enumerate(fragments):
+            if f.kind != "label" or len(f.text) > 6 or f.id in illegible or not _between_values(fragments, i):
+                continue
+            rows = set()
+            for j in (i - 1, i + 1):
+                key = preds.get(fragments[j].id, [("none", 0)])[0][0]
+                if key != "none":
+                    rows.add(key.rsplit(".", 1)[0])
+            for row in rows:
+                table, r = row.split(".")
+                t = template.tables[table]
+                for col in t.row_columns(next(x for x in t.rows if x.key == r)):
+                    out.append(Candidate(f.id, f"{row}.{col}", FLOOR))
+            if rows:
+                illegible.add(f.id)
+        return out
+
+    @staticmethod
+    def _variant(fragments, template: Template, rows_seen) -> str:
+        """Split rows only where a label names one of them or the model sees two of them."""
+        from nianbao.inference.heuristic import _likely_variants
+
+        if _likely_variants(fragments, template.tables["requests"]) == ["split"]:
+            return "split"
+        split_rows = {r for t, r in rows_seen if t == "requests" and r.startswith("other_")}
+        if len(split_rows) >= 2:
+            return "split"
+        if split_rows or ("requests", "other") in rows_seen:
+            return "single"
+        return template.default_variant
+
+
+def _single(key: str) -> str:
+    table, row, col = key.split(".")
+    return f"requests.other.{col}" if table == "requests" and row.startswith("other_") else key
 
 
 @lru_cache(maxsize=4)

@@ -6,6 +6,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from nianbao.schema import Fragment
@@ -14,7 +15,7 @@ from nianbao.templates import templates
 MAX_CHARS = 16  # characters of a fragment's text the model sees
 MAX_FRAGMENTS = 1024
 PAD, UNK = 0, 1
-N_FEATURES = 22
+N_FEATURES = 25
 _DIGITS = re.compile(r"\d")
 
 
@@ -30,6 +31,7 @@ def _row_hints():
     index = {r: i for i, r in enumerate(row_space())}
     tables = [(name, tab) for t in templates() for name, tab in t.tables.items() if not tab.unlabelled_rows]
 
+    @lru_cache(maxsize=100_000)
     def hint(text: str) -> int:
         from nianbao.text import norm_label
 
@@ -40,7 +42,7 @@ def _row_hints():
                 continue
             for r in tab.rows:
                 s = label_score(n, r)
-                if s > best:
+                if s > best and s >= 0.6:  # a bare column header such as 其他 names no row
                     best, best_row = s, index[f"{name}.{r.key}"]
         return best_row
 
@@ -101,19 +103,31 @@ class Encoded:
     hints: list[list[int]]  # per fragment: [row its own label names, row the last naming label named]
 
 
-def window(fragments: list[Fragment]) -> list[Fragment]:
-    """The fragments the model reads: from the first table anchor on, prose left out."""
+TABLE_INDEX = {"active": 0, "requests": 1, "appeals": 2}
+
+
+def window(fragments: list[Fragment], with_tables: bool = False):
+    """The fragments the model reads: from the first table anchor on, prose left out; with
+    `with_tables`, also the table region (by its anchors) each one falls in."""
     from nianbao.inference.layout import detect_format, find_regions
 
     template, _ = detect_format(fragments)
     regions = find_regions(fragments, template)
     start = regions[0].start if regions else 0
     end = regions[-1].end if regions else len(fragments)
-    return [f for f in fragments[start:end] if f.kind != "prose"][:MAX_FRAGMENTS]
+    table_of = {}
+    for r in regions:
+        for i in range(r.start, r.end):
+            table_of[i] = TABLE_INDEX[r.table]
+    picked = [(f, table_of.get(i, -1)) for i, f in enumerate(fragments[start:end], start) if f.kind != "prose"]
+    picked = picked[:MAX_FRAGMENTS]
+    if with_tables:
+        return [f for f, _ in picked], [t for _, t in picked]
+    return [f for f, _ in picked]
 
 
 def encode(fragments: list[Fragment], vocab: CharVocab) -> Encoded:
-    frags = window(fragments)
+    frags, tables = window(fragments, with_tables=True)
     n = max(1, len(frags))
     by_line: dict[int, list[Fragment]] = {}
     for f in frags:
@@ -127,6 +141,8 @@ def encode(fragments: list[Fragment], vocab: CharVocab) -> Encoded:
         pos_in_line = line.index(f)
         if f.kind == "label":
             last_label_idx, last_label_line, values_since_label = i, f.line, 0
+        if i and tables[i] != tables[i - 1]:
+            context = 0  # a new table: no row named yet
         text = f.text
         digits = len(_DIGITS.findall(text))
         dline = 0 if prev_line is None else min(3, f.line - prev_line)
@@ -138,6 +154,7 @@ def encode(fragments: list[Fragment], vocab: CharVocab) -> Encoded:
             float(text.startswith("-") and digits > 0), float(f.unit != ""), float(f.table >= 0),
             min(values_since_label, 15) / 15, min(f.line - last_label_line, 40) / 40,
             min(i - last_label_idx, 40) / 40 if last_label_idx >= 0 else 1.0,
+            float(tables[i] == 0), float(tables[i] == 1), float(tables[i] == 2),
         ])
         if f.kind in ("number", "blank"):
             values_since_label += 1
