@@ -32,8 +32,10 @@ def render(name: str, truth: Truth, rng: random.Random) -> Document:
     """Make one document in style `name`, with the printed value cells it holds."""
     if name not in STYLES:
         raise ValueError(f"unknown style {name!r}; allowed: {', '.join(STYLES)}")
+    _PRINTED.clear()
     doc = STYLES[name](truth, rng)
-    doc.printed = [(k, t) for k, t in _PRINTED if k not in set(doc.dropped)]
+    if not doc.printed:  # styles that print through _compose; documents set their own
+        doc.printed = [(k, t) for k, t in _PRINTED if k not in set(doc.dropped)]
     return doc
 
 

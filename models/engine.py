@@ -98,8 +98,13 @@ class ModelEngine:
         from nianbao.inference.heuristic import _between_values
 
         out = []
+        from nianbao.models.features import _hint
+
+        names_row = _hint()
         for i, f in enumerate(fragments):
             if f.kind != "label" or len(f.text) > 6 or f.id in illegible or not _between_values(fragments, i):
+                continue
+            if names_row(f.text):  # a row label between two rows' numbers (one cell per line)
                 continue
             rows = set()
             for j in (i - 1, i + 1):
