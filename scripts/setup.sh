@@ -12,9 +12,13 @@ if ! fc-list 2>/dev/null | grep -qi wqy && command -v apt-get >/dev/null 2>&1; t
 fi
 stamp=.venv/.nianbao-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/pip install -q --upgrade pip >/dev/null
   # torch is pinned to the CPU build (a later pin pulls CUDA); strict editable mode maps the card's
-  # top-level folders into the nianbao package.
-  .venv/bin/pip install -q -e ".[test,model,pdf]" --config-settings editable_mode=strict
+  # top-level folders into the nianbao package. pip's chatter goes to a log, shown if it fails.
+  if ! { .venv/bin/pip install -q --upgrade pip && \
+         .venv/bin/pip install -q -e ".[test,model,pdf]" --config-settings editable_mode=strict; } \
+       >.venv/install.log 2>&1; then
+    cat .venv/install.log >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
