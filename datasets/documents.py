@@ -7,7 +7,7 @@ import random
 from functools import lru_cache
 from pathlib import Path
 
-from nianbao.errors import MissingExtra, NianbaoError, require
+from nianbao.errors import NianbaoError, require
 
 from .layout import Damage, PTable, grid
 from .styles import Document, _damage, _narrative, _tables, style
@@ -155,4 +155,4 @@ def render_scan(name: str, truth: Truth, rng: random.Random) -> Document:
     return Document(scan_pdf(pages), "pdf", printed=printed)
 
 
-__all__ = ["render_pdf", "scan_pages", "scan_pdf", "render_scan", "SCAN_STYLES", "MissingExtra"]
+__all__ = ["render_pdf", "scan_pages", "scan_pdf", "render_scan", "SCAN_STYLES"]

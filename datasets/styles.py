@@ -321,8 +321,6 @@ def html_page(truth: Truth, rng: random.Random) -> Document:
     return Document(page.encode("gb18030" if rng.random() < 0.3 else "utf-8"), "html")
 
 
-TEXT_STYLES = list(STYLES)
-
 
 def _register_documents() -> None:
     # Documents (PDF) styles live in documents.py; importing it registers them.

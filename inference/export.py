@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from typing import Callable
 
 from nianbao.schema import Report
@@ -86,8 +85,3 @@ def to_xlsx(reports: list[Report]) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-def write(reports: list[Report], path: Path, fmt: str | None = None) -> None:
-    fmt = fmt or path.suffix.lstrip(".")
-    path.write_bytes(export(reports, fmt))

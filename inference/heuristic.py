@@ -85,13 +85,14 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
             value_start[f.table] = min(value_start.get(f.table, f.col), f.col)
     items: list[Item] = []
     illegible: set[int] = set()
+    number_lines = {f.line for f in frags if f.kind == "number"}
     for i, f in enumerate(frags):
         if f.kind == "number":
             items.append(Item(f, "V", slots=len(f.text) if f.glued else 1))
         elif f.kind == "blank":
             after_label = i > 0 and frags[i - 1].line == f.line and frags[i - 1].kind in ("label", "blank")
             if f.col >= value_start.get(f.table, 0) or not after_label:
-                items.append(Item(f, "B", lead=not after_label))
+                items.append(Item(f, "B", lead=not after_label and f.line in number_lines))
         else:
             n = norm_label(f.text)
             scores = {} if t.unlabelled_rows else {k: s for k, r in enumerate(rows) if (s := label_score(n, r)) > 0}

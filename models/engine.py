@@ -1,7 +1,6 @@
 """The layout model as an engine: the heuristic's interface, `score(fragments, template)`."""
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 from nianbao.errors import ConfigError, require
@@ -138,8 +137,3 @@ class ModelEngine:
 def _single(key: str) -> str:
     table, row, col = key.split(".")
     return f"requests.other.{col}" if table == "requests" and row.startswith("other_") else key
-
-
-@lru_cache(maxsize=4)
-def cached(checkpoint: str | None) -> ModelEngine:
-    return ModelEngine.load(checkpoint)

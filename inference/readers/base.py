@@ -201,7 +201,7 @@ GLUABLE = re.compile(r"^-?\d{2,}(\.\d+)?(万元|元)?$")
 _CHROME = [
     re.compile(r"^[-—–－\s]*\d{1,4}[-—–－\s]*$"),  # page footer "— 5 —"; a bare number is not chrome
     re.compile(r"^第\s*\d+\s*页(\s*[,，/]?\s*共\s*\d+\s*页)?$"),
-    re.compile(r"^\d+\s*/\s*\d+$"),
+    re.compile(r"^\d{1,3}\s*/\s*\d{1,3}$"),  # page "3 / 10"
     re.compile(r"^共\s*\d+\s*页"),
 ]
 

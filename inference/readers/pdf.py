@@ -35,7 +35,7 @@ def read_pdf(data: bytes, source: str) -> list[Fragment]:
             words = page.extract_words(x_tolerance=1.5, y_tolerance=2, keep_blank_chars=False)
             n_words += len(words)
             for line in _lines(words):
-                text = "".join(w["text"] for w in line)
+                text = " ".join(w["text"] for w in line)
                 if is_chrome(text):
                     continue
                 for col, cell in enumerate(_cells(line)):
