@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nianbao.datasets.styles import STYLES
 from nianbao.datasets.synth import generate
-from nianbao.inference.bench import evaluate_dir
+from nianbao.inference.evaluate import evaluate_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 HELD_OUT_SEED = 20261123  # never used for training

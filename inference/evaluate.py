@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import json
+import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from nianbao.errors import NianbaoError
 
 
 @dataclass
@@ -53,3 +57,65 @@ def diff_cells(pred: dict, gold: dict) -> list[tuple[str, object, object]]:
     """(key, predicted, gold) for every key that is missing, extra or different."""
     keys = list(gold) + [k for k in pred if k not in gold]
     return [(k, pred.get(k), gold.get(k)) for k in keys if not same(pred.get(k), gold.get(k))]
+
+
+@dataclass
+class EvalResult:
+    scores: list[ReportScore] = field(default_factory=list)
+    groups: dict[str, str] = field(default_factory=dict)  # report name → group (e.g. synthetic style)
+    seconds: list[float] = field(default_factory=list)
+
+    def by_group(self) -> dict[str, dict]:
+        buckets: dict[str, list[ReportScore]] = defaultdict(list)
+        for s in self.scores:
+            buckets[self.groups.get(s.name, "all")].append(s)
+        if len(buckets) > 1:
+            buckets["all"] = list(self.scores)
+        out = {}
+        for g, ss in sorted(buckets.items(), key=lambda kv: (kv[0] == "all", kv[0])):
+            cells = sum(s.cells for s in ss)
+            out[g] = dict(reports=len(ss), all_correct=sum(s.all_correct for s in ss), cells=cells,
+                          accuracy=(sum(s.correct for s in ss) / cells) if cells else 0.0)
+        return out
+
+    def summary(self) -> dict:
+        return dict(groups=self.by_group(), reports=[
+            dict(name=s.name, cells=s.cells, correct=s.correct, inconsistent_ok=s.inconsistent_ok,
+                 error=s.error, diffs=[list(map(str, d)) for d in s.diffs]) for s in self.scores])
+
+
+def _items(folder: Path, gold_dir: Path | None):
+    """(name, input or prediction path, gold path, group) for a flat folder or a synthetic dataset."""
+    manifest = folder / "manifest.jsonl"
+    if manifest.exists():
+        for line in manifest.read_text("utf-8").splitlines():
+            m = json.loads(line)
+            d = folder / m["id"]
+            yield m["id"], d / m["input"], d / "gold.json", m.get("style", "all")
+        return
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and not p.name.startswith("."):
+            g = find_gold(gold_dir, p.name) if gold_dir else None
+            if g is not None:
+                yield p.name, p, g, "all"
+
+
+def evaluate_dir(folder: Path, gold_dir: Path | None, engine: str = "auto") -> EvalResult:
+    from .pipeline import reconstruct
+
+    res = EvalResult()
+    for name, path, gold_path, group in _items(folder, gold_dir):
+        gold = load_json(gold_path)
+        res.groups[name] = group
+        if path.suffix == ".json" and "cells" in (pred := load_json(path)):
+            res.scores.append(score_report(name, pred, gold))
+            continue
+        t0 = time.perf_counter()
+        try:
+            report = reconstruct(path, engine=engine)
+        except NianbaoError as exc:
+            res.scores.append(score_report(name, None, gold, error=str(exc)))
+            continue
+        res.seconds.append(time.perf_counter() - t0)
+        res.scores.append(score_report(name, report.model_dump(), gold))
+    return res

@@ -91,7 +91,7 @@ def evaluate(
     show: int = typer.Option(20, "--show", help="How many differing cells to list."),
 ):
     """Per-cell exact accuracy, all-correct reports and the cells that differ."""
-    from nianbao.inference.bench import evaluate_dir
+    from nianbao.inference.evaluate import evaluate_dir
 
     _choice(engine, ENGINES, "engine")
     if not pred_or_input_dir.is_dir():
