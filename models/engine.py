@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nianbao.errors import ConfigError, require
+from nianbao.inference.heuristic import HeuristicEngine
 from nianbao.schema import Candidate, Classification, Fragment
 from nianbao.templates import Template
 
@@ -11,6 +12,7 @@ SHIPPED = Path(__file__).resolve().parent / "checkpoint"
 TOP_K = 3
 FLOOR = 0.01  # score of a neighbouring column of the predicted cell
 SECOND = 0.05  # a runner-up key below this is noise, not a candidate
+HEURISTIC_WEIGHT = 0.5
 
 
 class ModelEngine:
@@ -84,6 +86,13 @@ class ModelEngine:
             cands = [Candidate(c.fragment, _single(c.key), c.score) for c in cands]
         else:
             cands = [c for c in cands if not c.key.startswith("requests.other.")]
+        # The label matcher's reading enters too, at half weight: where it and the model disagree,
+        # the solver's arithmetic decides between them.
+        heur = HeuristicEngine().score(fragments, template)
+        if heur.variant == variant:
+            cands += [Candidate(c.fragment, c.key, HEURISTIC_WEIGHT * c.score) for c in heur.candidates]
+            illegible |= heur.illegible
+            tables += [t for t in heur.tables if t not in tables]
         order = ["active", "requests", "appeals"]
         blanks = {c.fragment for c in cands if by_id[c.fragment].kind == "blank"}
         return Classification(format=template.format, variant=variant, candidates=cands,
