@@ -44,7 +44,7 @@ class HeuristicEngine:
         variant = template.default_variant
         for region in find_regions(fragments, template):
             frags = fragments[region.start : region.end]
-            variants = _likely_variants(frags, template.tables[region.table])
+            variants = likely_variants(frags, template.tables[region.table])
             # Only `requests` has the split/single `other` rows: try both, keep the better alignment.
             tried = [(align_table(frags, template, region.table, v), v) for v in variants]
             (rows_out, _, ill), v = max(tried, key=lambda tv: (tv[0][1], tv[1] == template.default_variant))
@@ -61,7 +61,7 @@ class HeuristicEngine:
                               engine=self.name)
 
 
-def _likely_variants(frags: list[Fragment], table) -> list:
+def likely_variants(frags: list[Fragment], table) -> list:
     """`split` when a label names one of the split rows, else both variants are tried."""
     variants = table.variants
     if len(variants) < 2:
@@ -98,7 +98,7 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
             scores = {} if t.unlabelled_rows else {k: s for k, r in enumerate(rows) if (s := label_score(n, r)) > 0}
             g = group_score(n, t)
             scores = {k: s for k, s in scores.items() if s >= g}
-            if not scores and len(n) <= 6 and _between_values(frags, i):
+            if not scores and len(n) <= 6 and between_values(frags, i):
                 illegible.add(f.id)
                 items.append(Item(f, "V"))
             else:
@@ -110,7 +110,7 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
     return items, illegible
 
 
-def _between_values(frags: list[Fragment], i: int) -> bool:
+def between_values(frags: list[Fragment], i: int) -> bool:
     def neighbour(step):
         j = i + step
         while 0 <= j < len(frags) and frags[j].kind == "blank":

@@ -103,14 +103,14 @@ class ModelEngine:
     def _illegible(fragments, preds, template: Template, illegible: set[int]) -> list[Candidate]:
         """A word between two numbers of a value line (撤销) is a cell the model may call none:
         it may sit in any column of its neighbours' rows, and the arithmetic gives its value."""
-        from nianbao.inference.heuristic import _between_values
+        from nianbao.inference.heuristic import between_values
 
         out = []
         from nianbao.models.features import _hint
 
         names_row = _hint()
         for i, f in enumerate(fragments):
-            if f.kind != "label" or len(f.text) > 6 or f.id in illegible or not _between_values(fragments, i):
+            if f.kind != "label" or len(f.text) > 6 or f.id in illegible or not between_values(fragments, i):
                 continue
             if names_row(f.text):  # a row label between two rows' numbers (one cell per line)
                 continue
@@ -131,9 +131,9 @@ class ModelEngine:
     @staticmethod
     def _variant(fragments, template: Template, rows_seen) -> str:
         """Split rows only where a label names one of them or the model sees two of them."""
-        from nianbao.inference.heuristic import _likely_variants
+        from nianbao.inference.heuristic import likely_variants
 
-        if _likely_variants(fragments, template.tables["requests"]) == ["split"]:
+        if likely_variants(fragments, template.tables["requests"]) == ["split"]:
             return "split"
         split_rows = {r for t, r in rows_seen if t == "requests" and r.startswith("other_")}
         if len(split_rows) >= 2:
