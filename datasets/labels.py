@@ -16,8 +16,9 @@ def _same(a: str, b: str) -> bool:
     return a == b or (a in _ZERO and b in _ZERO and (a == "") == (b == ""))
 
 
-def align(fragments: list[Fragment], printed: list[tuple[str, str]], start: int = 0) -> dict[int, tuple[str, int]]:
-    """Fragment id → (key, span) for the value tokens that print cells.
+def align(fragments: list[Fragment], printed: list[tuple[str, str]], start: int = 0) -> dict[int, tuple[str, int, tuple[int, ...]]]:
+    """Fragment id → (key, span, cuts) for the value tokens that print cells; `cuts` are the
+    character offsets in a glued token's text where one printed cell ends and the next begins.
 
     Greedy in reading order from fragment index `start` (the first table's anchor): a token takes
     the next cell if the texts agree, several next cells if it glues their texts, or the cell after
@@ -30,7 +31,7 @@ def align(fragments: list[Fragment], printed: list[tuple[str, str]], start: int 
         if j >= m:
             break
         if _same(t.text, printed[j][1]):
-            out[t.id] = (printed[j][0], 1)
+            out[t.id] = (printed[j][0], 1, ())
             j += 1
             continue
         glued, k = "", j
@@ -38,21 +39,23 @@ def align(fragments: list[Fragment], printed: list[tuple[str, str]], start: int 
             glued += printed[k][1]
             k += 1
         if t.text and glued == t.text and k - j > 1:
-            out[t.id] = (printed[j][0], k - j)
+            ends = [len("".join(p[1] for p in printed[j : i + 1])) for i in range(j, k - 1)]
+            out[t.id] = (printed[j][0], k - j, tuple(ends))
             j = k
             continue
         for d in (1, 2):  # dropped cells
             if j + d < m and _same(t.text, printed[j + d][1]) and t.text not in _ZERO:
-                out[t.id] = (printed[j + d][0], 1)
+                out[t.id] = (printed[j + d][0], 1, ())
                 j += d + 1
                 break
     return out
 
 
-def fragment_rows(doc_id: str, fragments: list[Fragment], labels: dict[int, tuple[str, int]]) -> list[dict]:
+def fragment_rows(doc_id: str, fragments: list[Fragment], labels: dict[int, tuple[str, int, tuple[int, ...]]]) -> list[dict]:
     rows = []
     for f in fragments:
-        key, span = labels.get(f.id, (NONE, 0))
+        key, span, cuts = labels.get(f.id, (NONE, 0, ()))
         rows.append(dict(doc_id=doc_id, fragment=f.id, text=f.text, kind=f.kind, line=f.line, col=f.col,
-                         page=f.page, table=f.table, conf=f.conf, glued=f.glued, label=key, span=span))
+                         page=f.page, table=f.table, conf=f.conf, glued=f.glued, label=key, span=span,
+                         cuts=list(cuts)))
     return rows

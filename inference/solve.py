@@ -9,6 +9,7 @@ flags that end up set are the minimum set of constraints the printed report itse
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -19,6 +20,8 @@ from nianbao.templates import Template
 
 W_DROP = 0.5  # a column no token covers
 W_SPLIT = 0.2  # each extra cell a glued digit run is split into
+W_CUT = 0.1  # a learned cut prior: cost per nat of the engine's probability of a run's cuts
+CUT_P_FLOOR = 0.005
 MAX_HYPOTHESES = 2000
 MAX_KEPT = 40
 UB = 10_000_000
@@ -72,9 +75,23 @@ def _splits(digits: str, parts: int):
 
 def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple[int, str], float],
                    money: set[str], money_unit: str, illegible: set[int], cover: bool = True,
-                   signed: frozenset[str] = frozenset(), optional: frozenset[int] = frozenset()) -> list[Hypothesis]:
+                   signed: frozenset[str] = frozenset(), optional: frozenset[int] = frozenset(),
+                   cuts: dict[int, list[float]] | None = None) -> list[Hypothesis]:
     c, m = len(row_keys), len(tokens)
     out: list[Hypothesis] = []
+    cuts = cuts or {}
+
+    def learned(f: Fragment, pieces: list[str], fixed: float) -> float:
+        """The engine's cut probabilities for this run, where it has them, else the fixed prior."""
+        probs = cuts.get(f.id)
+        if probs is None:
+            return fixed
+        ends = set(itertools.accumulate(len(p) for p in pieces[:-1]))
+        nll = 0.0
+        for i, p in enumerate(probs):
+            p = min(1 - CUT_P_FLOOR, max(CUT_P_FLOOR, p))
+            nll -= math.log(p if i + 1 in ends else 1 - p)
+        return W_CUT * nll
 
     def token_specs(f: Fragment, start: int, room: int):
         key = row_keys[start]
@@ -91,12 +108,13 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
         whole = _value(f, key in money, money_unit)
         # A glued run is never one number with a leading zero ("01814"), nor a fraction in a count.
         if not (glued and ((len(intpart) > 1 and intpart.startswith("0")) or (dot and key not in money))):
-            yield 1, [Spec(kind, whole, f)], 0.0
+            yield 1, [Spec(kind, whole, f)], learned(f, [f.text], 0.0) if glued else 0.0
         if glued and sign and key not in signed and room >= 2:
             # "-23" in a count column: a "-" (zero) glued to 23 by a text layer.
             yield 2, [Spec("split", Decimal(0), f, f"{f.text} split as -|{intpart}"),
                       Spec("split", _value(f, row_keys[start + 1] in money, money_unit).copy_abs(), f,
-                           f"{f.text} split as -|{intpart}")], W_SPLIT
+                           f"{f.text} split as -|{intpart}")], learned(f, [sign, f.text[1:]], W_SPLIT)
+        by = "" if f.id not in cuts else " (the engine's learned cut probabilities)"
         if glued:
             for w in range(2, min(len(intpart), room) + 1):
                 for pieces in _splits(intpart, w):
@@ -112,8 +130,8 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
                         v = Decimal(p)
                         if row_keys[start + i] in money and (f.unit or money_unit) == "元":
                             v = v / Decimal(10000)
-                        specs.append(Spec("split", v, f, f"{f.text} split as {'|'.join(pieces)}"))
-                    yield w, specs, W_SPLIT * (w - 1) + plaus
+                        specs.append(Spec("split", v, f, f"{f.text} split as {'|'.join(pieces)}{by}"))
+                    yield w, specs, learned(f, pieces, W_SPLIT * (w - 1) + plaus)
 
     def rec(p: int, col: int, acc: dict[str, Spec], score: float):
         if len(out) >= MAX_HYPOTHESES:
@@ -186,11 +204,11 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
         keys = [f"{table}.{r.key}.{col}" for r in group for col in t.row_columns(r)]
         tokens = sorted((f for r in group for f in tokens_by_row.get(f"{table}.{r.key}", [])), key=lambda f: f.id)
         rules = [c for c in row_rules if c.lhs and c.lhs[0] in keys]
-        hs, consistent = _keep_row_consistent(row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, signed=signed, optional=opt), rules)
+        hs, consistent = _keep_row_consistent(row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, signed=signed, optional=opt, cuts=cls.cuts), rules)
         if not consistent and any(f.glued for f in tokens):
             # No way to cut the glued runs adds up: perhaps a cell was lost as well.
             wider, consistent = _keep_row_consistent(
-                row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, cover=False, signed=signed, optional=opt), rules)
+                row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, cover=False, signed=signed, optional=opt, cuts=cls.cuts), rules)
             if consistent:
                 hs = wider
         hyps["+".join(r.key for r in group)] = hs

@@ -37,28 +37,43 @@ class ModelEngine:
 
     def predict(self, fragments: list[Fragment]):
         """Fragment id → list of (key, probability), best first."""
+        return self.run(fragments)[0]
+
+    def run(self, fragments: list[Fragment], template: Template | None = None):
+        """(fragment id → [(key, probability)] best first, glued run id → [P(a cell ends after
+        character i)] for i < len - 1)."""
         import torch
 
-        from nianbao.models.features import encode
+        from nianbao.models.features import MAX_CHARS, encode
 
-        enc = encode(fragments, self.vocab)
+        enc = encode(fragments, self.vocab, template)
         if not enc.fragment_ids:
-            return {}
+            return {}, {}
         with torch.inference_mode():
             chars = torch.tensor([enc.char_ids], device=self.device)
             feats = torch.tensor([enc.features], dtype=torch.float32, device=self.device)
             hints = torch.tensor([enc.hints], device=self.device)
             mask = torch.ones(chars.shape[:2], dtype=torch.long, device=self.device)
-            _, logits = self.model(chars, feats, hints, mask)
+            _, logits, cut = self.model(chars, feats, hints, mask)
             probs, idx = logits.softmax(-1)[0].topk(TOP_K, dim=-1)
-        return {fid: [(self.labels[i], p) for p, i in zip(ps.tolist(), ix.tolist())]
-                for fid, ps, ix in zip(enc.fragment_ids, probs, idx)}
+            cut_p = cut[0].sigmoid().tolist() if cut is not None else None
+        preds = {fid: [(self.labels[i], p) for p, i in zip(ps.tolist(), ix.tolist())]
+                 for fid, ps, ix in zip(enc.fragment_ids, probs, idx)}
+        cuts = {}
+        if cut_p is not None:
+            by_id = {f.id: f for f in fragments}
+            for n, fid in enumerate(enc.fragment_ids):
+                text = by_id[fid].text
+                if by_id[fid].glued and len(text) <= MAX_CHARS:  # longer runs: the fixed prior
+                    cuts[fid] = cut_p[n][: len(text) - 1]
+        return preds, cuts
 
     def score(self, fragments: list[Fragment], template: Template) -> Classification:
         from nianbao.inference.layout import money_unit
 
-        preds = self.predict(fragments)
+        preds, cuts = self.run(fragments, template)
         by_id = {f.id: f for f in fragments}
+        preds = one_row_per_line(preds, by_id, template)
         own = set(template.all_keys("split")) | set(template.all_keys("single"))
         cands: list[Candidate] = []
         illegible, tables, rows_seen = set(), [], set()
@@ -97,7 +112,7 @@ class ModelEngine:
         blanks = {c.fragment for c in cands if by_id[c.fragment].kind == "blank"}
         return Classification(format=template.format, variant=variant, candidates=cands,
                               tables=sorted(tables, key=order.index), illegible=illegible, optional=blanks,
-                              money_unit=money_unit(fragments), engine=self.name)
+                              money_unit=money_unit(fragments), cuts=cuts, engine=self.name)
 
     @staticmethod
     def _illegible(fragments, preds, template: Template, illegible: set[int]) -> list[Candidate]:
@@ -141,6 +156,38 @@ class ModelEngine:
         if split_rows or ("requests", "other") in rows_seen:
             return "single"
         return template.default_variant
+
+
+def one_row_per_line(preds: dict, by_id: dict, template: Template) -> dict:
+    """A printed line of numbers is one row of its table (appeals aside: it prints its rows on one
+    line). The model decides each token alone and may split a line between two neighbouring rows;
+    the line's tokens vote, with their probabilities, and the losers move to the winning row,
+    keeping their columns."""
+    lines: dict[int, list[int]] = {}
+    for fid, top in preds.items():
+        key = top[0][0]
+        if key != "none" and by_id[fid].kind in ("number", "blank"):
+            table = key.split(".")[0]
+            if table in template.tables and not template.tables[table].unlabelled_rows:
+                lines.setdefault(by_id[fid].line, []).append(fid)
+    valid = set(template.all_keys("split")) | set(template.all_keys("single"))
+    out = dict(preds)
+    for fids in lines.values():
+        votes: dict[str, float] = {}
+        for fid in fids:
+            for k, q in preds[fid]:
+                if k != "none":
+                    votes[k.rsplit(".", 1)[0]] = votes.get(k.rsplit(".", 1)[0], 0.0) + q
+        if len(votes) < 2:
+            continue
+        row = max(votes, key=votes.get)
+        for fid in fids:
+            own = preds[fid][0][0].rsplit(".", 1)[0]
+            moved = f"{row}.{preds[fid][0][0].rsplit('.', 1)[1]}"
+            if own != row and moved in valid:
+                out[fid] = [(f"{row}.{k.rsplit('.', 1)[1]}" if k.rsplit(".", 1)[0] == own else k, q)
+                            for k, q in preds[fid]]
+    return out
 
 
 def _single(key: str) -> str:

@@ -106,12 +106,12 @@ class Encoded:
 TABLE_INDEX = {"active": 0, "requests": 1, "appeals": 2}
 
 
-def window(fragments: list[Fragment], with_tables: bool = False):
+def window(fragments: list[Fragment], with_tables: bool = False, template=None):
     """The fragments the model reads: from the first table anchor on, prose left out; with
     `with_tables`, also the table region (by its anchors) each one falls in."""
     from nianbao.inference.layout import detect_format, find_regions
 
-    template, _ = detect_format(fragments)
+    template = template or detect_format(fragments)[0]
     regions = find_regions(fragments, template)
     start = regions[0].start if regions else 0
     end = regions[-1].end if regions else len(fragments)
@@ -126,8 +126,8 @@ def window(fragments: list[Fragment], with_tables: bool = False):
     return [f for f, _ in picked]
 
 
-def encode(fragments: list[Fragment], vocab: CharVocab) -> Encoded:
-    frags, tables = window(fragments, with_tables=True)
+def encode(fragments: list[Fragment], vocab: CharVocab, template=None) -> Encoded:
+    frags, tables = window(fragments, with_tables=True, template=template)
     n = max(1, len(frags))
     by_line: dict[int, list[Fragment]] = {}
     for f in frags:

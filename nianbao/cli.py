@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -138,7 +138,7 @@ def synth(
 
 @app.command()
 def train(
-    data: Optional[Path] = typer.Option(None, "--data", help="A `nianbao synth` folder."),
+    data: Optional[List[Path]] = typer.Option(None, "--data", help="A `nianbao synth` folder (repeat for several)."),
     labels: Optional[Path] = typer.Option(None, "--labels", help="Labelled real reports: <stem>.gold.json beside the input."),
     out_dir: Path = typer.Option(Path("models/checkpoint"), "--out", help="Checkpoint folder to write."),
     init: Optional[Path] = typer.Option(None, "--init", help="Fine-tune from this checkpoint."),
@@ -149,6 +149,7 @@ def train(
     seed: int = typer.Option(0, "--seed"),
     hidden: int = typer.Option(96, "--hidden"),
     layers: int = typer.Option(3, "--layers"),
+    cut_hidden: int = typer.Option(64, "--cut-hidden", help="Width of the glued-run cut head (0: none)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Use only the first N synthetic reports."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
 ):
@@ -158,9 +159,10 @@ def train(
 
     if data is None and labels is None:
         _fail("[E013] give --data (a `nianbao synth` folder) and/or --labels (labelled reports)")
-    cfg = TrainConfig(data=str(data) if data else None, labels=str(labels) if labels else None, out=str(out_dir),
+    cfg = TrainConfig(data=[str(d) for d in data] if data else None, labels=str(labels) if labels else None, out=str(out_dir),
                       init=str(init) if init else None, epochs=epochs, patience=patience, batch_size=batch_size,
-                      lr=lr, seed=seed, limit=limit, device=device, hidden_size=hidden, layers=layers)
+                      lr=lr, seed=seed, limit=limit, device=device, hidden_size=hidden, layers=layers,
+                      cut_hidden=cut_hidden)
     try:
         result = run_train(cfg, log=lambda m: err.print(m, markup=False, highlight=False, soft_wrap=True))
     except (MissingExtra, ValueError) as exc:

@@ -52,6 +52,9 @@ class Classification:
     illegible: set[int] = field(default_factory=set)  # fragments in a value position that are not numbers
     optional: set[int] = field(default_factory=set)  # blanks that may be a cell or mere padding
     money_unit: str = "万元"  # unit of bare amounts in the active table
+    # glued runs: the engine's probability that a cell ends after each character (a learned prior
+    # for cuts the arithmetic cannot decide; without it the solver uses a fixed one)
+    cuts: dict[int, list[float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     engine: str = "heuristic"
 

@@ -90,3 +90,32 @@ def test_narrative_numbers_do_not_become_cells(seeds_dir):
     # the narrative says 行政许可共计1837人次 and 收到行政复议1起 — the tables decide
     assert report.cells["appeals.review.total"] == 1
     assert len(STAGES) == 4
+
+
+def _glued_active_run(seeds_dir, cuts=None):
+    """Seed 002 with the 规章 row printed as one glued run, `3012`, solved with an engine's cut
+    probabilities for that run (or none: the fixed prior)."""
+    cfg = load_config(engine="heuristic")
+    text = seed_text(seeds_dir).replace("规章 | 0 | 0 | 0 |", "规章3012")
+    doc = Document(source="glued.txt", data=text.encode())
+    read(doc, cfg)
+    classify_stage(doc, cfg)
+    run = next(f for f in doc.fragments if f.text == "3012")
+    if cuts is not None:
+        doc.classification.cuts = {run.id: cuts}
+    solve(doc, cfg)
+    emit(doc, cfg)
+    return [doc.report.cells[f"active.regulations.{c}"] for c in ("issued", "repealed", "in_force")], doc.report
+
+
+def test_learned_cut_probabilities_decide_a_run_the_arithmetic_cannot(seeds_dir):
+    fixed, _ = _glued_active_run(seeds_dir)
+    # P(a cell ends after character i) for 3|0|1|2: a cut after `30`, and after `301`
+    learned, report = _glued_active_run(seeds_dir, cuts=[0.02, 0.97, 0.95])
+    assert learned == [30, 1, 2] != fixed
+    assert report.provenance["active.regulations.issued"].method == "inferred"
+    assert "30|1|2 (the engine's learned cut probabilities)" in report.provenance["active.regulations.issued"].reason
+    # an engine sure of its cuts leaves no alternative within reach
+    assert "active.regulations.issued" not in report.ambiguous
+    unsure, report = _glued_active_run(seeds_dir, cuts=[0.5, 0.5, 0.5])
+    assert "active.regulations.issued" in report.ambiguous

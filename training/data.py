@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +18,7 @@ class Example:
     fragments: list[Fragment]
     labels: dict[int, str]  # fragment id → key (others are none)
     group: str = "synthetic"
+    cuts: dict[int, tuple[int, ...]] = field(default_factory=dict)  # glued tokens: where their cells end
 
 
 def is_validation(example_id: str, share: float = 0.1) -> bool:
@@ -40,7 +41,8 @@ def load_synthetic(folder: Path, limit: int | None = None) -> list[Example]:
                           page=r["page"], table=r["table"], conf=r["conf"], glued=r["glued"],
                           value=_value(r["text"]), unit=_unit(r["text"])) for r in rows]
         labels = {r["fragment"]: r["label"] for r in rows if r["label"] != "none"}
-        out.append(Example(m["id"], frags, labels, m.get("style", "synthetic")))
+        cuts = {r["fragment"]: tuple(r.get("cuts") or ()) for r in rows if r["label"] != "none" and r["glued"]}
+        out.append(Example(m["id"], frags, labels, m.get("style", "synthetic"), cuts))
     return out
 
 
@@ -81,6 +83,8 @@ def load_labelled(folder: Path) -> list[Example]:
         template = load_template(gold["format"])
         regions = find_regions(frags, template)
         printed = [(k, _printed(v)) for k, v in gold["cells"].items()]
-        labels = {fid: key for fid, (key, _span) in align(frags, printed, regions[0].start if regions else 0).items()}
-        out.append(Example(stem, frags, labels, "labelled"))
+        aligned = align(frags, printed, regions[0].start if regions else 0)
+        glued = {f.id for f in frags if f.glued}
+        out.append(Example(stem, frags, {fid: a[0] for fid, a in aligned.items()}, "labelled",
+                           {fid: a[2] for fid, a in aligned.items() if fid in glued}))
     return out
