@@ -38,11 +38,12 @@ def _row_hints():
         n = norm_label(text)
         best, best_row = 0.0, 0
         for name, tab in tables:
-            if group_score(n, tab) >= 0.99:
-                continue
+            # A group heading names a row only where that row prints the same words as its own
+            # label (（六）其他处理: the single `other` row), as the label matcher reads it.
+            floor = max(0.6, group_score(n, tab))  # 0.6: a bare column header such as 其他 names no row
             for r in tab.rows:
                 s = label_score(n, r)
-                if s > best and s >= 0.6:  # a bare column header such as 其他 names no row
+                if s > best and s >= floor:
                     best, best_row = s, index[f"{name}.{r.key}"]
         return best_row
 
@@ -64,6 +65,7 @@ class CharVocab:
     def __init__(self, chars: list[str]):
         self.chars = chars
         self.index = {c: i + 2 for i, c in enumerate(chars)}
+        self._cache: dict[str, list[int]] = {}
 
     @classmethod
     def build(cls, texts, min_count: int = 2) -> "CharVocab":
@@ -79,6 +81,12 @@ class CharVocab:
         return cls(sorted(c for c, n in counts.items() if n >= min_count))
 
     def encode(self, text: str) -> list[int]:
+        ids = self._cache.get(text)
+        if ids is None:
+            ids = self._cache[text] = self._encode(text)
+        return list(ids)
+
+    def _encode(self, text: str) -> list[int]:
         if len(text) > MAX_CHARS:  # both ends of a long label: `（三）不予公开…属于国家秘密`
             text = text[: MAX_CHARS // 2] + text[-(MAX_CHARS - MAX_CHARS // 2) :]
         ids = [self.index.get(c, UNK) for c in text]
@@ -130,15 +138,19 @@ def encode(fragments: list[Fragment], vocab: CharVocab, template=None) -> Encode
     frags, tables = window(fragments, with_tables=True, template=template)
     n = max(1, len(frags))
     by_line: dict[int, list[Fragment]] = {}
+    pos: list[int] = []  # place of each fragment in its line
     for f in frags:
-        by_line.setdefault(f.line, []).append(f)
+        line = by_line.setdefault(f.line, [])
+        pos.append(len(line))
+        line.append(f)
+    numbers_of = {k: [g for g in fs if g.kind == "number"] for k, fs in by_line.items()}
     feats, chars, hints = [], [], []
     hint, context = _hint(), 0
     last_label_idx, last_label_line, values_since_label, prev_line = -1, frags[0].line if frags else 0, 0, None
     for i, f in enumerate(frags):
         line = by_line[f.line]
-        numbers = [g for g in line if g.kind == "number"]
-        pos_in_line = line.index(f)
+        numbers = numbers_of[f.line]
+        pos_in_line = pos[i]
         if f.kind == "label":
             last_label_idx, last_label_line, values_since_label = i, f.line, 0
         if i and tables[i] != tables[i - 1]:

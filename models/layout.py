@@ -80,8 +80,9 @@ class LayoutModel(PreTrainedModel):
         `cuts` (B, N, max_chars): 1 where a cell ends after that character of a glued run, 0 where
         it does not, -1 where there is nothing to learn (not glued, padding, past the run)."""
         # a fragment is the mean of its characters' embeddings plus its features and label hint
-        mask = (char_ids > 0).unsqueeze(-1).float()
-        chars = (self.chars(char_ids) * mask).sum(2) / mask.sum(2).clamp(min=1.0)
+        b, n, c = char_ids.shape
+        chars = nn.functional.embedding_bag(char_ids.reshape(b * n, c), self.chars.weight, mode="mean",
+                                            padding_idx=0).reshape(b, n, -1)
         x = chars + self.features(features) + self.hints(hints[..., 0]) + self.context(hints[..., 1])
         hidden = self.encoder(inputs_embeds=x, attention_mask=attention_mask).last_hidden_state
         logits = self.head(hidden)

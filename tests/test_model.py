@@ -155,3 +155,24 @@ def test_learned_cuts_get_more_glued_runs_right_than_the_fixed_prior(tmp_path):
             right[engine] += sum(all(same(cells.get(k), gold["cells"][k]) for k in keys) for keys in spans)
     assert runs >= 15
     assert right["model"] > right["heuristic"], (right, runs)
+
+
+def test_label_matcher_candidates_keep_a_number_the_model_misses(seeds_dir, monkeypatch):
+    """The model engine also hands the solver the label matcher's candidates (at half weight): a
+    printed number the model calls `none` is still read, not inferred."""
+    from nianbao.inference.engines import get_engine
+
+    engine = get_engine("model")
+    real_run = engine.run
+
+    def forgetful_run(fragments, template=None):
+        preds, cuts = real_run(fragments, template)
+        line = next(f.line for f in fragments if "本机关不掌握" in f.text)
+        miss = next(f for f in fragments if f.line == line and f.kind == "number" and f.text == "1")
+        preds[miss.id] = [("none", 0.99)]
+        return preds, cuts
+
+    monkeypatch.setattr(engine, "run", forgetful_run)
+    report = reconstruct(seeds_dir / f"{SEEDS[0]}.txt", engine="model")
+    assert report.cells["requests.unable_not_held.natural_person"] == 1
+    assert report.provenance["requests.unable_not_held.natural_person"].method == "read"
