@@ -50,7 +50,7 @@ def model_ms(data: bytes, reps: int) -> float:
     return statistics.median(times)
 
 
-def main(engine: str = "heuristic", reps: int = 5, per_style: int = 20) -> dict:
+def main(engine: str = "heuristic", reps: int = 15, per_style: int = 20) -> dict:
     run((SEEDS / "000_da14f1a2f0dce168.txt").read_bytes(), engine=engine)  # warm-up: imports, caches
     seeds, model = {}, {}
     for p in sorted(SEEDS.glob("*.txt")):
@@ -109,4 +109,4 @@ def torch_threads() -> int:
 
 
 if __name__ == "__main__":
-    main(*(sys.argv[1:2] or ["heuristic"]))
+    main(sys.argv[1] if len(sys.argv) > 1 else "heuristic", int(sys.argv[2]) if len(sys.argv) > 2 else 15)
