@@ -20,6 +20,7 @@ from nianbao.templates import Template
 
 W_DROP = 0.5  # a column no token covers
 W_SPLIT = 0.2  # each extra cell a glued digit run is split into
+W_LINE_SPLIT = 0.3  # rows printed on several lines: a line's numbers put in two rows
 W_CUT = 0.1  # a learned cut prior: cost per nat of the engine's probability of a run's cuts
 CUT_P_FLOOR = 0.005
 MAX_HYPOTHESES = 2000
@@ -204,7 +205,10 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
         keys = [f"{table}.{r.key}.{col}" for r in group for col in t.row_columns(r)]
         tokens = sorted((f for r in group for f in tokens_by_row.get(f"{table}.{r.key}", [])), key=lambda f: f.id)
         rules = [c for c in row_rules if c.lhs and c.lhs[0] in keys]
-        hs, consistent = _keep_row_consistent(row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, signed=signed, optional=opt, cuts=cls.cuts), rules)
+        hs = row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, signed=signed, optional=opt, cuts=cls.cuts)
+        if len(group) > 1:
+            hs = _lines_stay_whole(hs)
+        hs, consistent = _keep_row_consistent(hs, rules)
         if not consistent and any(f.glued for f in tokens):
             # No way to cut the glued runs adds up: perhaps a cell was lost as well.
             wider, consistent = _keep_row_consistent(
@@ -213,6 +217,22 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
                 hs = wider
         hyps["+".join(r.key for r in group)] = hs
     return hyps
+
+
+def _lines_stay_whole(hs: list[Hypothesis]) -> list[Hypothesis]:
+    """Rows printed together (appeals): one line of numbers may hold all of them, but where they
+    come on several lines, each line is one row. A placement that splits a line between rows
+    (because a cell was dropped elsewhere) costs W_LINE_SPLIT per extra row."""
+    lines = {s.frag.line for s in hs[0].specs.values() if s.frag is not None} if hs else set()
+    if len(lines) < 2:
+        return hs
+    for h in hs:
+        rows_of: dict[int, set[str]] = {}
+        for k, s in h.specs.items():
+            if s.frag is not None:
+                rows_of.setdefault(s.frag.line, set()).add(k.rsplit(".", 1)[0])
+        h.score -= W_LINE_SPLIT * sum(len(r) - 1 for r in rows_of.values())
+    return sorted(hs, key=lambda h: -h.score)
 
 
 def _keep_row_consistent(hs: list[Hypothesis], rules) -> tuple[list[Hypothesis], bool]:

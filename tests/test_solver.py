@@ -119,3 +119,18 @@ def test_learned_cut_probabilities_decide_a_run_the_arithmetic_cannot(seeds_dir)
     assert "active.regulations.issued" not in report.ambiguous
     unsure, report = _glued_active_run(seeds_dir, cuts=[0.5, 0.5, 0.5])
     assert "active.regulations.issued" in report.ambiguous
+
+
+def test_appeals_on_separate_lines_keep_each_line_one_row(seeds_dir):
+    """Appeals printed as three small tables, a cell lost in the middle one: the next line's
+    numbers stay together in their own row rather than filling the gap."""
+    text = seed_text(seeds_dir, "001_577f8937e46079e4.txt")
+    head = "结果维持\t结果纠正\t其他结果\t尚未审结\t总计\n"
+    start = text.index("行政复议\t")
+    end = text.index("五、存在的主要问题")
+    appeals = ("行政复议\n" + head + "0\t0\t0\t0\t0\n\n行政诉讼（未经复议直接起诉）\n" + head + "0\t0\t0\t0\n\n"
+               "行政诉讼（复议后起诉）\n" + head + "0\t0\t0\t2\t2\n\n")
+    report = reconstruct(text[:start] + appeals + text[end:])
+    row = [report.cells[f"appeals.suit_after_review.{c}"] for c in ("upheld", "corrected", "other", "pending", "total")]
+    assert row == [0, 0, 0, 2, 2]
+    assert report.inconsistent == []
