@@ -171,22 +171,22 @@ def one_row_per_line(preds: dict, by_id: dict, template: Template) -> dict:
             if table in template.tables and not template.tables[table].unlabelled_rows:
                 lines.setdefault(by_id[fid].line, []).append(fid)
     valid = set(template.all_keys("split")) | set(template.all_keys("single"))
+
+    def row_of(key: str) -> str:
+        return key.rsplit(".", 1)[0]
+
     out = dict(preds)
     for fids in lines.values():
         votes: dict[str, float] = {}
         for fid in fids:
             for k, q in preds[fid]:
                 if k != "none":
-                    votes[k.rsplit(".", 1)[0]] = votes.get(k.rsplit(".", 1)[0], 0.0) + q
-        if len(votes) < 2:
-            continue
+                    votes[row_of(k)] = votes.get(row_of(k), 0.0) + q
         row = max(votes, key=votes.get)
         for fid in fids:
-            own = preds[fid][0][0].rsplit(".", 1)[0]
-            moved = f"{row}.{preds[fid][0][0].rsplit('.', 1)[1]}"
-            if own != row and moved in valid:
-                out[fid] = [(f"{row}.{k.rsplit('.', 1)[1]}" if k.rsplit(".", 1)[0] == own else k, q)
-                            for k, q in preds[fid]]
+            own, col = preds[fid][0][0].rsplit(".", 1)
+            if own != row and f"{row}.{col}" in valid:
+                out[fid] = [(f"{row}.{k.rsplit('.', 1)[1]}" if row_of(k) == own else k, q) for k, q in preds[fid]]
     return out
 
 
