@@ -14,6 +14,7 @@ from nianbao.templates import templates
 
 MAX_CHARS = 16  # characters of a fragment's text the model sees
 MAX_FRAGMENTS = 1024
+CACHE_SIZE = 50_000  # texts whose character ids are kept
 PAD, UNK = 0, 1
 N_FEATURES = 25
 _DIGITS = re.compile(r"\d")
@@ -83,6 +84,8 @@ class CharVocab:
     def encode(self, text: str) -> list[int]:
         ids = self._cache.get(text)
         if ids is None:
+            if len(self._cache) >= CACHE_SIZE:  # a long batch sees ever new numbers: stay bounded
+                self._cache.clear()
             ids = self._cache[text] = self._encode(text)
         return list(ids)
 
