@@ -22,6 +22,8 @@ W_SKIP = 1.2
 W_DISCARD = 1.5
 W_CROSS_LINE = 0.4
 W_GLUE = 0.2
+# A row printed as one glued run (a crawler's stream) must not cost more than its label earns.
+MAX_GLUE = 0.4
 W_ROW_SUM = 0.6
 MAX_SKIP = 3
 BEAM = 16
@@ -145,7 +147,7 @@ def align_table(frags, template: Template, table: str, variant: str | None):
         cannot add up: the row arithmetic helps to decide where one row ends."""
         if i < 0:
             return 0.0
-        cost = W_DROP * (ncols[i] - cap) + W_GLUE * max(0, cap - k)
+        cost = W_DROP * (ncols[i] - cap) + min(MAX_GLUE, W_GLUE * max(0, cap - k))
         rule = rules.get(i)
         if rule and k == ncols[i] and path is not None:
             vals, node = [], path

@@ -74,13 +74,113 @@ def _splits(digits: str, parts: int):
             yield pieces
 
 
+MAX_CELL_DIGITS = 7  # no count in these tables has more digits; money cells are not capped
+SPLIT_BUDGET = 20_000  # pieces tried per row: a long run with no arithmetic to guide it is cut short
+
+
+class _Budget:
+    __slots__ = ("left",)
+
+    def __init__(self, n: int):
+        self.left = n
+
+
+def _cut_run(digits: str, keys: list[str], wmin: int, wmax: int, known: dict[str, Decimal],
+             rules, money: set[str], budget: _Budget):
+    """Ways to cut a digit run into w ∈ [wmin, wmax] cells for `keys[0:w]`, the row arithmetic
+    first. A total whose parts are known can only be their sum, so the run must continue with its
+    digits; a run that ends the row ends with its total; the parts of a total still to come must
+    leave room for the total's digits. Yields piece lists."""
+    pieces: list[str] = []
+    vals = dict(known)
+    pos_of = {k: i for i, k in enumerate(keys)}
+    rules = [c for c in rules if len(c.lhs) == 1]
+
+    def forced(key: str):
+        for c in rules:
+            if c.lhs == (key,) and all(k in vals for k in c.rhs):
+                return sum((vals[k] for k in c.rhs), Decimal(0))
+        return None
+
+    def pruned(i: int, key: str, rem: int) -> bool:
+        """After piece i (for `key`) with `rem` digits left: does a rule already fail?"""
+        for c in rules:
+            lhs = c.lhs[0]
+            if key != lhs and key not in c.rhs:
+                continue
+            parts = [vals[k] for k in c.rhs if k in vals]
+            if lhs in vals:
+                total = vals[lhs]
+                if sum(parts) > total or (len(parts) == len(c.rhs) and sum(parts) != total):
+                    return True
+            elif lhs in pos_of and i < pos_of[lhs] < wmin and all(v >= 0 for v in parts):
+                # The run certainly reaches the total: its digits must fit in what is left.
+                j = pos_of[lhs]
+                between = sum(1 for k in keys[i + 1 : j] if k not in vals)
+                need = between + len(str(int(sum(parts)))) + max(0, wmin - j - 1)
+                if rem < need:
+                    return True
+        return False
+
+    def rec(pos: int, end: int, wtop: int):
+        if budget.left <= 0:
+            return
+        i = len(pieces)
+        if pos == end:
+            if wmin <= i + (end < len(digits)):
+                yield list(pieces)
+            return
+        if i >= wtop:
+            return
+        key = keys[i]
+        rest = end - pos
+        cap = rest if key in money else min(rest, MAX_CELL_DIGITS)
+        target = forced(key) if rules else None
+        if target is not None:
+            t = str(int(target)) if target >= 0 and target == int(target) else None
+            lengths = [len(t)] if t is not None and len(t) <= rest and digits.startswith(t, pos) else []
+        else:
+            lengths = range(1, cap + 1)
+        for n in lengths:
+            piece = digits[pos : pos + n]
+            if n > 1 and piece.startswith("0"):
+                break
+            budget.left -= 1
+            pieces.append(piece)
+            vals[key] = Decimal(piece)
+            if not (rules and pruned(i, key, end - pos - n)):
+                yield from rec(pos + n, end, wtop)
+            pieces.pop()
+            del vals[key]
+
+    last = keys[wmax - 1] if wmax == len(keys) else None
+    if rules and wmin == wmax and last is not None and any(c.lhs == (last,) for c in rules) and last not in vals:
+        # The run ends the row, so it ends with the row's total: try each suffix as the total.
+        for k in range(1, min(len(digits) - wmax + 1, MAX_CELL_DIGITS) + 1):
+            tail = digits[len(digits) - k :]
+            if k > 1 and tail.startswith("0"):
+                continue
+            vals[last] = Decimal(tail)
+            for head in rec(0, len(digits) - k, wmax - 1):
+                if len(head) == wmax - 1:
+                    yield head + [tail]
+            del vals[last]
+        return
+    yield from rec(0, len(digits), wmax)
+
+
 def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple[int, str], float],
                    money: set[str], money_unit: str, illegible: set[int], cover: bool = True,
                    signed: frozenset[str] = frozenset(), optional: frozenset[int] = frozenset(),
-                   cuts: dict[int, list[float]] | None = None) -> list[Hypothesis]:
+                   cuts: dict[int, list[float]] | None = None, rules=(), strict: bool = False) -> list[Hypothesis]:
+    """Every way the row's tokens can fill its cells, best first. With `strict`, only readings
+    whose printed numbers keep the row's own arithmetic (`rules`) are made; glued runs are then
+    cut by that arithmetic, which keeps even a 15-cell run tractable."""
     c, m = len(row_keys), len(tokens)
     out: list[Hypothesis] = []
     cuts = cuts or {}
+    budget = _Budget(SPLIT_BUDGET)
+    rules = list(rules) if strict else []
 
     def learned(f: Fragment, pieces: list[str], fixed: float) -> float:
         """The engine's cut probabilities for this run, where it has them, else the fixed prior."""
@@ -94,7 +194,7 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
             nll -= math.log(p if i + 1 in ends else 1 - p)
         return W_CUT * nll
 
-    def token_specs(f: Fragment, start: int, room: int):
+    def token_specs(f: Fragment, start: int, room: int, acc: dict[str, Spec], wmin: int = 2):
         key = row_keys[start]
         if f.id in illegible:
             yield 1, [Spec("illegible", None, f)], 0.0
@@ -116,23 +216,32 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
                       Spec("split", _value(f, row_keys[start + 1] in money, money_unit).copy_abs(), f,
                            f"{f.text} split as -|{intpart}")], learned(f, [sign, f.text[1:]], W_SPLIT)
         by = "" if f.id not in cuts else " (the engine's learned cut probabilities)"
-        if glued:
-            for w in range(2, min(len(intpart), room) + 1):
-                for pieces in _splits(intpart, w):
-                    pieces[0] = sign + pieces[0]
-                    pieces[-1] += dot + frac  # decimals belong to the last cell of the run
-                    if dot and row_keys[start + w - 1] not in money:
-                        continue
-                    # Plausibility where the arithmetic cannot tell: most cells are 0, and digits
-                    # sit in later columns (totals, in-force counts) first.
-                    plaus = 0.001 * sum(len(p) * (w - i) for i, p in enumerate(pieces)) - 0.01 * pieces.count("0")
-                    specs = []
-                    for i, p in enumerate(pieces):
-                        v = Decimal(p)
-                        if row_keys[start + i] in money and (f.unit or money_unit) == "元":
-                            v = v / Decimal(10000)
-                        specs.append(Spec("split", v, f, f"{f.text} split as {'|'.join(pieces)}{by}"))
-                    yield w, specs, learned(f, pieces, W_SPLIT * (w - 1) + plaus)
+        if glued and min(len(intpart), room) >= 2:
+            known = {k: sp.value for k, sp in acc.items() if sp.kind in ("read", "split") and sp.value is not None}
+            keys = row_keys[start:]
+            if sign or dot:  # signs and decimals do not take part in the cut arithmetic
+                runs = itertools.islice((p for w in range(max(2, wmin), min(len(intpart), room) + 1)
+                                         for p in _splits(intpart, w)), SPLIT_BUDGET)
+            else:
+                runs = _cut_run(intpart, keys, max(2, wmin), min(len(intpart), room), known, rules, money, budget)
+            for pieces in runs:
+                w = len(pieces)
+                if len(out) >= MAX_HYPOTHESES or budget.left <= 0:
+                    return
+                pieces[0] = sign + pieces[0]
+                pieces[-1] += dot + frac  # decimals belong to the last cell of the run
+                if dot and row_keys[start + w - 1] not in money:
+                    continue
+                # Plausibility where the arithmetic cannot tell: most cells are 0, and digits
+                # sit in later columns (totals, in-force counts) first.
+                plaus = 0.001 * sum(len(p) * (w - i) for i, p in enumerate(pieces)) - 0.01 * pieces.count("0")
+                specs = []
+                for i, p in enumerate(pieces):
+                    v = Decimal(p)
+                    if row_keys[start + i] in money and (f.unit or money_unit) == "元":
+                        v = v / Decimal(10000)
+                    specs.append(Spec("split", v, f, f"{f.text} split as {'|'.join(pieces)}{by}"))
+                yield w, specs, learned(f, pieces, W_SPLIT * (w - 1) + plaus)
 
     def rec(p: int, col: int, acc: dict[str, Spec], score: float):
         if len(out) >= MAX_HYPOTHESES:
@@ -156,7 +265,11 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
             if s is None:
                 continue
             room = c - start - (m - p - 1 - n_optional_after[p])
-            for w, specs, cost in token_specs(f, start, room):
+            # Full cover: the tokens after this one can fill at most their own slots.
+            wmin = c - start - slots_after[p] if full_cover else 2
+            for w, specs, cost in token_specs(f, start, room, acc, wmin):
+                if full_cover and start + w + slots_after[p] < c:
+                    continue
                 new = dict(acc)
                 for i, sp in enumerate(specs):
                     new[row_keys[start + i]] = sp
@@ -166,6 +279,7 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
     # only such readings are considered.
     full_cover = cover and any(f.glued for f in tokens) and sum(len(f.text) if f.glued else 1 for f in tokens) >= c
     n_optional_after = [sum(1 for g in tokens[p + 1 :] if g.id in optional) for p in range(m)]
+    slots_after = [sum(len(g.text) if g.glued else 1 for g in tokens[p + 1 :]) for p in range(m)]
     rec(0, 0, {}, 0.0)
     if not out and full_cover:
         full_cover = False
@@ -205,7 +319,11 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
         keys = [f"{table}.{r.key}.{col}" for r in group for col in t.row_columns(r)]
         tokens = sorted((f for r in group for f in tokens_by_row.get(f"{table}.{r.key}", [])), key=lambda f: f.id)
         rules = [c for c in row_rules if c.lhs and c.lhs[0] in keys]
-        hs = row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, signed=signed, optional=opt, cuts=cls.cuts)
+        hs = row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, signed=signed, optional=opt,
+                            cuts=cls.cuts, rules=rules, strict=True)
+        if not _keep_row_consistent(hs, rules)[1]:  # the printed row breaks its own sum: every reading
+            hs = row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, signed=signed, optional=opt,
+                                cuts=cls.cuts)
         if len(group) > 1:
             hs = _lines_stay_whole(hs)
         hs, consistent = _keep_row_consistent(hs, rules)

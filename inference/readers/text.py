@@ -7,6 +7,7 @@ import re
 from nianbao.schema import Fragment
 
 from .base import PROSE_END, FragmentBuilder, decode, is_chrome, register_reader
+from .stream import unglue
 
 _SEPARATOR = re.compile(r"^[\s|:\-—]+$")
 
@@ -54,4 +55,4 @@ class TextReader:
         return 0.5  # the fallback for anything that decodes
 
     def read(self, data: bytes, source: str) -> list[Fragment]:
-        return read_lines(decode(data, source))
+        return read_lines(unglue(decode(data, source)))

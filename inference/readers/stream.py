@@ -1,0 +1,112 @@
+"""Cut a stream of glued text — a crawler's one-line page, a converter's very long line — into rows.
+
+A site crawler joins a page's text nodes with nothing between them, so a whole report arrives as
+one line: `…保护第三方合法权益00000005.属于三类内部事务信息0000000…`. Line breaks tell nothing
+there; the tables' own vocabulary does. A row starts where a template label starts (its printed
+numbering included: the `5` of `5.属于…` belongs to the label, not to the previous row's digits),
+where a digit run is followed by text that is not a unit (`12件` stays one quantity), and where a
+sentence ends. Each cut piece becomes one line, so that the rest of the text reader sees the
+familiar "flattened row" form and the solver splits the digit runs with the arithmetic.
+
+Only stretches that hold several table labels are cut: narrative paragraphs stay whole.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from nianbao.templates import templates
+from nianbao.text import norm_label
+
+# A line this long, or one naming several table rows, is a stream rather than a row.
+MIN_LABELS = 3
+# Text right after digits that keeps them a quantity or a date, not a cell followed by a label.
+_UNIT_AFTER = re.compile(r"^\s?(?:[年月日号时条项位件个次人篇期万亿元%％倍名家所批份场]|\.\d)")
+# Printed numbering of a row: `5.属于…`, `2、重复申请` — one digit, then a separator, then CJK.
+_NUMBERING = re.compile(r"\d\s?[.．、]\s?(?=[\u4e00-\u9fff“\"（(])")
+_TEXT_AFTER_DIGITS = re.compile(r"(?<=\d)(\s?[^\d\s.,，:：/\-][^\d]*)")
+_SENTENCE_END = re.compile(r"[。；！？]")
+
+
+@lru_cache(maxsize=1)
+def _label_pattern() -> re.Pattern:
+    """Every row, column and group label and every table title/anchor of both formats, normalised."""
+    labels: set[str] = set()
+    for t in templates():
+        for table in t.tables.values():
+            labels.add(table.title)
+            labels.update(table.anchors)
+            labels.update(table.group_labels)
+            for c in table.columns:
+                labels.update(c.labels)
+            for r in table.rows:
+                labels.update(r.labels)
+    norm = {norm_label(x) for x in labels}
+    norm = sorted((x for x in norm if len(x) >= 2), key=len, reverse=True)
+    return re.compile("|".join(re.escape(x) for x in norm))
+
+
+def _normalise(text: str) -> tuple[str, list[int]]:
+    """`norm_label` char by char, with each normalised char's index in the original text."""
+    out, where = [], []
+    for i, ch in enumerate(text):
+        n = norm_label(ch)
+        out.append(n)
+        where.extend([i] * len(n))
+    return "".join(out), where
+
+
+def is_stream(line: str) -> bool:
+    if len(line) < 200:
+        return False
+    norm, _ = _normalise(line)
+    return len(_label_pattern().findall(norm)) >= MIN_LABELS
+
+
+def cut_stream(line: str) -> list[str]:
+    """One long glued line → rows. Narrative chunks (between sentence ends, naming fewer than
+    MIN_LABELS table labels) are kept whole."""
+    out: list[str] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(line + "。"):
+        chunk = line[start : m.end()]
+        start = m.end()
+        if not chunk.strip():
+            continue
+        norm, where = _normalise(chunk)
+        hits = list(_label_pattern().finditer(norm))
+        # A table chunk has labels with numbers right after them; a list of section names in the
+        # preamble (`全文包括总体情况、主动公开政府信息情况、…`) has none.
+        valued = sum(norm[h.end() : h.end() + 1].isdigit() for h in hits)
+        if len(hits) < MIN_LABELS or valued < 2:
+            out.append(chunk)
+            continue
+        cuts = {0}
+        for h in hits:
+            cuts.add(where[h.start()])
+        # Digits followed by a longer stretch of text: a row's numbers end there. A short word
+        # between digits (`00撤销0`) is an illegible cell, not a row label, and stays put.
+        for m2 in _TEXT_AFTER_DIGITS.finditer(chunk):
+            if not _UNIT_AFTER.match(m2.group(1)) and len(m2.group(1).strip()) > 6:
+                cuts.add(m2.start(1) + (1 if m2.group(1)[:1].isspace() else 0))
+        for m2 in _NUMBERING.finditer(chunk):
+            cuts.add(m2.start())
+        # A label's numbering (`5.` of `5.属于…`) moves the cut left onto the digit.
+        for c in sorted(cuts):
+            if c >= 2 and chunk[c - 1] in ".．、" and chunk[c - 2].isdigit():
+                cuts.discard(c)
+                cuts.add(c - 2)
+        bounds = sorted(cuts) + [len(chunk)]
+        out += [chunk[a:b] for a, b in zip(bounds, bounds[1:]) if chunk[a:b].strip()]
+    return [x.strip() for x in out if x.strip()]
+
+
+def unglue(text: str) -> str:
+    """Rewrite every stream line of a text as one line per row; other lines are kept as they are."""
+    lines = text.splitlines()
+    if not any(is_stream(x) for x in lines):
+        return text
+    out = []
+    for line in lines:
+        out += cut_stream(line) if is_stream(line) else [line]
+    return "\n".join(out)
