@@ -333,6 +333,9 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
                 row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, cover=False, signed=signed, optional=opt, cuts=cls.cuts), rules)
             if consistent:
                 hs = wider
+        # A reading with a cell beyond any count (a whole glued run taken as one number) is no reading.
+        hs = [h for h in hs if all(s.value is None or abs(s.value) <= UB for s in h.specs.values())] or \
+            [Hypothesis(-W_DROP * len(keys), {k: Spec("dropped") for k in keys})]
         hyps["+".join(r.key for r in group)] = hs
     return hyps
 

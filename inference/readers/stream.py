@@ -29,20 +29,27 @@ _SENTENCE_END = re.compile(r"[。；！？]")
 
 
 @lru_cache(maxsize=1)
-def _label_pattern() -> re.Pattern:
-    """Every row, column and group label and every table title/anchor of both formats, normalised."""
+def _labels() -> tuple[frozenset[str], frozenset[str]]:
+    """(every row, column and group label and table title/anchor of both formats; the header
+    ones among them — column and group labels, titles — which never carry a row's numbers)."""
     labels: set[str] = set()
+    header: set[str] = set()
     for t in templates():
         for table in t.tables.values():
-            labels.add(table.title)
-            labels.update(table.anchors)
-            labels.update(table.group_labels)
+            header.add(table.title)
+            header.update(table.group_labels)
             for c in table.columns:
-                labels.update(c.labels)
+                header.update(c.labels)
+            labels.update(table.anchors)
             for r in table.rows:
                 labels.update(r.labels)
-    norm = {norm_label(x) for x in labels}
-    norm = sorted((x for x in norm if len(x) >= 2), key=len, reverse=True)
+    rows = {norm_label(x) for x in labels}
+    return frozenset(rows | {norm_label(x) for x in header}), frozenset(norm_label(x) for x in header) - rows
+
+
+@lru_cache(maxsize=1)
+def _label_pattern() -> re.Pattern:
+    norm = sorted((x for x in _labels()[0] if len(x) >= 2), key=len, reverse=True)
     return re.compile("|".join(re.escape(x) for x in norm))
 
 
@@ -82,8 +89,12 @@ def cut_stream(line: str) -> list[str]:
             out.append(chunk)
             continue
         cuts = {0}
+        header = _labels()[1]
         for h in hits:
             cuts.add(where[h.start()])
+            if h.group() in header and h.end() < len(where):
+                # A header cell glued to the first number (`…尚未审结总计00撤销0…`).
+                cuts.add(where[h.end()])
         # Digits followed by a longer stretch of text: a row's numbers end there. A short word
         # between digits (`00撤销0`) is an illegible cell, not a row label, and stays put.
         for m2 in _TEXT_AFTER_DIGITS.finditer(chunk):
@@ -101,12 +112,20 @@ def cut_stream(line: str) -> list[str]:
     return [x.strip() for x in out if x.strip()]
 
 
-def unglue(text: str) -> str:
-    """Rewrite every stream line of a text as one line per row; other lines are kept as they are."""
+def unglue(text: str) -> tuple[str, set[int]]:
+    """Rewrite every stream line of a text as one line per row; other lines are kept as they are.
+    Returns the text and the numbers of the lines cut from a stream: their digit runs may hold
+    several cells even where a run stands alone."""
     lines = text.splitlines()
     if not any(is_stream(x) for x in lines):
-        return text
-    out = []
+        return text, set()
+    out: list[str] = []
+    cut: set[int] = set()
     for line in lines:
-        out += cut_stream(line) if is_stream(line) else [line]
-    return "\n".join(out)
+        if is_stream(line):
+            rows = cut_stream(line)
+            cut.update(range(len(out), len(out) + len(rows)))
+            out += rows
+        else:
+            out.append(line)
+    return "\n".join(out), cut

@@ -12,7 +12,7 @@ from .stream import unglue
 _SEPARATOR = re.compile(r"^[\s|:\-—]+$")
 
 
-def read_lines(text: str) -> list[Fragment]:
+def read_lines(text: str, glued_lines: set[int] = frozenset()) -> list[Fragment]:
     b = FragmentBuilder()
     table = -1
     in_table = False
@@ -40,7 +40,7 @@ def read_lines(text: str) -> list[Fragment]:
                 b.add_cell(cell, line_no, col, table=table)
         else:
             in_table = False
-            b.add_cell(line, line_no, 0, keep_blank=False)  # prose, one cell, or a flattened row
+            b.add_cell(line, line_no, 0, keep_blank=False, glued=line_no in glued_lines)  # prose, one cell, or a flattened row
     return b.fragments
 
 
@@ -55,4 +55,4 @@ class TextReader:
         return 0.5  # the fallback for anything that decodes
 
     def read(self, data: bytes, source: str) -> list[Fragment]:
-        return read_lines(unglue(decode(data, source)))
+        return read_lines(*unglue(decode(data, source)))
