@@ -86,7 +86,9 @@ def find_regions(fragments: list[Fragment], template: Template) -> list[Region]:
     for k, name in enumerate(found):
         end = starts[found[k + 1]] if k + 1 < len(found) else len(fragments)
         for i in range(starts[name] + 1, end):
-            if fragments[i].kind == "label" and _LATER_SECTION.match(fragments[i].text.strip()):
+            # The next section's heading ends the last table, even where its paragraph follows
+            # it on the same line (a crawler's stream) and makes it prose.
+            if fragments[i].kind in ("label", "prose") and _LATER_SECTION.match(fragments[i].text.strip()):
                 end = i
                 break
         regions.append(Region(name, starts[name], end))

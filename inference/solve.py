@@ -296,8 +296,15 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
     by_id = {f.id: f for f in fragments}
     cand: dict[tuple[int, str], float] = {}
     best_row: dict[int, tuple[float, str]] = {}
+    # A fragment belongs to one table: the one its best candidate names (a runner-up in another
+    # table must not pull a row's numbers into it).
+    best_table: dict[int, tuple[float, str]] = {}
     for c in cls.candidates:
-        if not c.key.startswith(table + "."):
+        tb = c.key.split(".", 1)[0]
+        if c.fragment not in best_table or c.score > best_table[c.fragment][0]:
+            best_table[c.fragment] = (c.score, tb)
+    for c in cls.candidates:
+        if not c.key.startswith(table + ".") or best_table[c.fragment][1] != table:
             continue
         cand[(c.fragment, c.key)] = max(c.score, cand.get((c.fragment, c.key), 0.0))
         row = c.key.rsplit(".", 1)[0]

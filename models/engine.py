@@ -71,7 +71,13 @@ class ModelEngine:
     def score(self, fragments: list[Fragment], template: Template) -> Classification:
         from nianbao.inference.layout import money_unit
 
+        from nianbao.inference.layout import find_regions
+
         preds, cuts = self.run(fragments, template)
+        # Only the tables are a source of cells: a page's trailing chrome or a paragraph after the
+        # last table is not one, whatever the model makes of it.
+        inside = {f.id for r in find_regions(fragments, template) for f in fragments[r.start : r.end]}
+        preds = {fid: top for fid, top in preds.items() if fid in inside}
         by_id = {f.id: f for f in fragments}
         preds = one_row_per_line(preds, by_id, template)
         own = set(template.all_keys("split")) | set(template.all_keys("single"))
