@@ -26,6 +26,8 @@ W_GLUE = 0.2
 MAX_GLUE = 0.4
 W_ROW_SUM = 0.6
 MAX_SKIP = 3
+W_IGNORED = 4.0
+W_EMPTY_ROW = 1.0
 BEAM = 16
 
 
@@ -36,6 +38,7 @@ class Item:
     scores: dict[int, float] | None = None  # L: row index → match score
     slots: int = 1  # V: most columns this token may fill (glued digit runs)
     lead: bool = False  # B: a blank that opens a line of numbers (no label before it)
+    own_values: bool = False  # L: numbers follow on the label's own line
 
 
 class HeuristicEngine:
@@ -104,7 +107,9 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
                 illegible.add(f.id)
                 items.append(Item(f, "V"))
             else:
-                items.append(Item(f, "L", scores=scores))
+                nxt = frags[i + 1] if i + 1 < len(frags) else None
+                own = nxt is not None and nxt.line == f.line and nxt.kind in ("number", "blank")
+                items.append(Item(f, "L", scores=scores, own_values=own))
     cells = interior_blanks(frags)
     for it in items:
         if it.kind == "B" and it.frag.id in cells:
@@ -147,6 +152,8 @@ def align_table(frags, template: Template, table: str, variant: str | None):
         cannot add up: the row arithmetic helps to decide where one row ends."""
         if i < 0:
             return 0.0
+        if k == 0:  # a row printed with no numbers at all: a blank row (zeros), not lost cells
+            return min(W_EMPTY_ROW, W_DROP * ncols[i])
         cost = W_DROP * (ncols[i] - cap) + min(MAX_GLUE, W_GLUE * max(0, cap - k))
         rule = rules.get(i)
         if rule and k == ncols[i] and path is not None:
@@ -175,7 +182,10 @@ def align_table(frags, template: Template, table: str, variant: str | None):
 
         if it.kind == "L":
             for (i, k, cap), (score, last_line, path) in states.items():
-                push((i, k, cap), score, last_line, path)  # noise label
+                # A noise label; but a row label with its numbers on its own line names their row,
+                # even where the row before it printed nothing (a blank row is not an empty slot).
+                ignored = W_IGNORED * max(it.scores.values()) if it.own_values and it.scores else 0.0
+                push((i, k, cap), score - ignored, last_line, path)
                 if it.scores:
                     drop = end_cost(i, cap, k, path)
                     for j, s in it.scores.items():

@@ -214,3 +214,26 @@ def is_chrome(line: str) -> bool:
 
 
 Loader = Callable[[bytes, str], list[Fragment]]
+
+
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
+
+
+def running_chrome(lines: list[str]) -> set[str]:
+    """Running page headers and footers of a converter's dump (`左街〔2022〕44号 公开方式：主动公开`,
+    `…2022年1月19日印发 共5页`): lines that come back on several pages, digits aside, and name
+    no table label. A table's own lines repeat too (`无 无 无`, a header after a page break), but
+    those are zero marks or template labels."""
+    from .stream import names_a_label
+
+    seen: dict[str, list[str]] = {}
+    for raw in lines:
+        s = raw.strip()
+        if len(s) < 4 or not _CJK_RUN.search(s):
+            continue
+        seen.setdefault(re.sub(r"\d+", "#", re.sub(r"\s+", "", s)), []).append(s)
+    out: set[str] = set()
+    for group in seen.values():
+        if len(group) >= 2 and not PROSE_END.search(group[0]) and not names_a_label(group[0]):
+            out.update(group)
+    return out

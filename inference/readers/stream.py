@@ -129,3 +129,8 @@ def unglue(text: str) -> tuple[str, set[int]]:
         else:
             out.append(line)
     return "\n".join(out), cut
+
+
+def names_a_label(text: str) -> bool:
+    """Does this text hold any row, column or group label, or a table title, of either format?"""
+    return _label_pattern().search(_normalise(text)[0]) is not None

@@ -6,7 +6,7 @@ import re
 
 from nianbao.schema import Fragment
 
-from .base import PROSE_END, FragmentBuilder, decode, is_chrome, register_reader
+from .base import PROSE_END, FragmentBuilder, decode, is_chrome, register_reader, running_chrome
 from .stream import unglue
 
 _SEPARATOR = re.compile(r"^[\s|:\-—]+$")
@@ -16,9 +16,11 @@ def read_lines(text: str, glued_lines: set[int] = frozenset()) -> list[Fragment]
     b = FragmentBuilder()
     table = -1
     in_table = False
-    for line_no, raw in enumerate(text.splitlines()):
+    lines = text.splitlines()
+    chrome = running_chrome(lines)
+    for line_no, raw in enumerate(lines):
         line = raw.strip().replace("\u3000", " ")
-        if not line or is_chrome(line):
+        if not line or is_chrome(line) or raw.strip() in chrome:
             in_table = False if not line else in_table
             continue
         if line.count("|") >= 2 or (line.count("|") == 1 and not PROSE_END.search(line)):
