@@ -18,6 +18,7 @@ def read_lines(text: str, glued_lines: set[int] = frozenset()) -> list[Fragment]
     in_table = False
     lines = text.splitlines()
     chrome = running_chrome(lines)
+    prose_before = False
     for line_no, raw in enumerate(lines):
         line = raw.strip().replace("\u3000", " ")
         if not line or is_chrome(line) or raw.strip() in chrome:
@@ -42,8 +43,22 @@ def read_lines(text: str, glued_lines: set[int] = frozenset()) -> list[Fragment]
                 b.add_cell(cell, line_no, col, table=table)
         else:
             in_table = False
-            b.add_cell(line, line_no, 0, keep_blank=False, glued=line_no in glued_lines)  # prose, one cell, or a flattened row
+            if is_narrative(line) or (prose_before and PROSE_END.search(line[-1:]) and len(line) < 40):
+                # A sentence about the numbers, or the end of one that a converter wrapped onto
+                # this line (`讼11件。`): the tables win over the narrative, so none of it is a cell.
+                b.add(line, "prose", line_no)
+            else:
+                b.add_cell(line, line_no, 0, keep_blank=False, glued=line_no in glued_lines)  # prose, one cell, or a flattened row
+        prose_before = bool(b.fragments) and b.fragments[-1].kind == "prose" and b.fragments[-1].line == line_no
     return b.fragments
+
+
+# A quantity with its counting unit followed by sentence punctuation: narrative, not a table row.
+_NARRATIVE = re.compile(r"\d\s*(?:件|个|篇|条|人次|次|万元|元)\s*[，,；;。（(]")
+
+
+def is_narrative(line: str) -> bool:
+    return ("，" in line or "," in line) and _NARRATIVE.search(line) is not None
 
 
 @register_reader
