@@ -21,6 +21,8 @@ from nianbao.templates import Template
 W_DROP = 0.5  # a column no token covers
 W_SPLIT = 0.2  # each extra cell a glued digit run is split into
 W_LINE_SPLIT = 0.3  # rows printed on several lines: a line's numbers put in two rows
+W_CLOSES = 2.0  # a reading whose printed numbers make the row add up, blanks as 0: the arithmetic's word
+KEEP_MARGIN = 3.0
 W_CUT = 0.1  # a learned cut prior: cost per nat of the engine's probability of a run's cuts
 CUT_P_FLOOR = 0.005
 MAX_HYPOTHESES = 2000
@@ -172,7 +174,7 @@ def _cut_run(digits: str, keys: list[str], wmin: int, wmax: int, known: dict[str
 def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple[int, str], float],
                    money: set[str], money_unit: str, illegible: set[int], cover: bool = True,
                    signed: frozenset[str] = frozenset(), optional: frozenset[int] = frozenset(),
-                   cuts: dict[int, list[float]] | None = None, rules=(), strict: bool = False) -> list[Hypothesis]:
+                   cuts: dict[int, list[float]] | None = None, rules=(), strict: bool = False, split: bool = True) -> list[Hypothesis]:
     """Every way the row's tokens can fill its cells, best first. With `strict`, only readings
     whose printed numbers keep the row's own arithmetic (`rules`) are made; glued runs are then
     cut by that arithmetic, which keeps even a 15-cell run tractable."""
@@ -205,7 +207,7 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
         kind = "uncertain" if f.conf < LOW_CONFIDENCE else "read"
         sign = "-" if f.text.startswith("-") else ""
         intpart, dot, frac = f.text.lstrip("-").removesuffix(f.unit).partition(".")
-        glued = f.glued and intpart.isdigit() and (not dot or frac.isdigit())
+        glued = split and f.glued and intpart.isdigit() and (not dot or frac.isdigit())
         whole = _value(f, key in money, money_unit)
         # A glued run is never one number with a leading zero ("01814"), nor a fraction in a count.
         if not (glued and ((len(intpart) > 1 and intpart.startswith("0")) or (dot and key not in money))):
@@ -326,25 +328,53 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
         keys = [f"{table}.{r.key}.{col}" for r in group for col in t.row_columns(r)]
         tokens = sorted((f for r in group for f in tokens_by_row.get(f"{table}.{r.key}", [])), key=lambda f: f.id)
         rules = [c for c in row_rules if c.lhs and c.lhs[0] in keys]
-        hs = row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, signed=signed, optional=opt,
-                            cuts=cls.cuts, rules=rules, strict=True)
+        glued = any(f.glued for f in tokens)
+
+        def readings(**kw):
+            return row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, signed=signed,
+                                  optional=opt, cuts=cls.cuts, **kw)
+
+        # The row's own arithmetic first: glued runs are cut so that the row adds up.
+        hs = readings(rules=rules, strict=True)
         if not _keep_row_consistent(hs, rules)[1]:  # the printed row breaks its own sum: every reading
-            hs = row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, signed=signed, optional=opt,
-                                cuts=cls.cuts)
-        if len(group) > 1:
-            hs = _lines_stay_whole(hs)
+            hs = readings()
+        if len(tokens) < len(keys) and glued:
+            # Fewer tokens than cells: perhaps nothing is glued and some cells were printed blank.
+            # Those readings are enumerated on their own, or the splits crowd them out.
+            hs = hs + readings(cover=False, split=False)
+        hs = _rank(hs, rules, group)
         hs, consistent = _keep_row_consistent(hs, rules)
-        if not consistent and any(f.glued for f in tokens):
+        if not consistent and glued:
             # No way to cut the glued runs adds up: perhaps a cell was lost as well.
             wider, consistent = _keep_row_consistent(
-                row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, cover=False, signed=signed, optional=opt, cuts=cls.cuts), rules)
+                _rank(readings(cover=False, split=False) + readings(cover=False), rules, group), rules)
             if consistent:
                 hs = wider
-        # A reading with a cell beyond any count (a whole glued run taken as one number) is no reading.
-        hs = [h for h in hs if all(s.value is None or abs(s.value) <= UB for s in h.specs.values())] or \
-            [Hypothesis(-W_DROP * len(keys), {k: Spec("dropped") for k in keys})]
-        hyps["+".join(r.key for r in group)] = hs
+        if hs:
+            # Far worse readings only slow CP-SAT down: the arithmetic never has to reach that far.
+            hs = [h for h in hs if h.score >= hs[0].score - KEEP_MARGIN]
+        hyps["+".join(r.key for r in group)] = hs or [Hypothesis(-W_DROP * len(keys), {k: Spec("dropped") for k in keys})]
     return hyps
+
+
+def _rank(hs: list[Hypothesis], rules, group) -> list[Hypothesis]:
+    """Best first: a reading whose printed numbers make the row add up on their own earns
+    W_CLOSES; readings with a cell beyond any count (a whole glued run as one number) go."""
+    hs = [h for h in hs if all(s.value is None or abs(s.value) <= UB for s in h.specs.values())]
+    for h in hs:
+        if rules and _closes(h, rules):
+            h.score += W_CLOSES
+    hs.sort(key=lambda h: -h.score)
+    return _lines_stay_whole(hs) if len(group) > 1 else hs
+
+
+def _closes(h: Hypothesis, rules) -> bool:
+    """Do the row's printed numbers add up on their own, its unprinted cells as 0?"""
+    def v(k):
+        s = h.specs[k]
+        return s.value if s.kind in ("read", "split") and s.value is not None else Decimal(0)
+
+    return all(sum(v(k) for k in c.lhs) == sum(v(k) for k in c.rhs) for c in rules)
 
 
 def _lines_stay_whole(hs: list[Hypothesis]) -> list[Hypothesis]:
