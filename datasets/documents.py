@@ -105,6 +105,44 @@ def pdf_text(truth: Truth, rng: random.Random) -> Document:
     return Document(data, "pdf", printed=printed)
 
 
+# --- converter dumps ----------------------------------------------------------------------------------
+DUMPERS = ("pdftotext-raw", "pdftotext-layout", "pdfplumber")
+
+
+def dump_pdf(pdf: bytes, how: str) -> str:
+    """What a pipeline that "just takes the text" of a PDF gets: poppler's `pdftotext -raw` or
+    `-layout` (poppler-utils), or pdfplumber's `extract_text()`."""
+    if how == "pdfplumber":
+        import pdfplumber
+
+        with pdfplumber.open(io.BytesIO(pdf)) as doc:
+            return "\n".join(page.extract_text() or "" for page in doc.pages)
+    if how not in DUMPERS:
+        raise ValueError(f"unknown dumper {how!r}; allowed: {', '.join(DUMPERS)}")
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        raise FontMissing("pdftotext not found: install it with `apt-get install poppler-utils`")
+    out = subprocess.run(["pdftotext", "-" + how.split("-")[1], "-enc", "UTF-8", "-", "-"], input=pdf,
+                         capture_output=True, check=True, timeout=60)
+    return out.stdout.decode("utf-8")
+
+
+@style("pdf_dump")
+def pdf_dump(truth: Truth, rng: random.Random) -> Document:
+    """A text PDF's text layer as converters dump it: wrapped labels broken over lines between
+    their row's numbers, page footers between rows, column-aligned text (-layout)."""
+    import shutil
+
+    data, printed = render_pdf(truth, rng, dmg=_damage(rng, label_noise_p=0.0,
+                                                          blank_zero_p=0.1 if rng.random() < 0.3 else 0.0),
+                               ruled=rng.random() < 0.6)
+    hows = DUMPERS if shutil.which("pdftotext") else ("pdfplumber",)
+    how = rng.choice(hows)
+    return Document(dump_pdf(data, how).encode("utf-8"), "txt", notes=how, printed=printed)
+
+
 # --- scans ----------------------------------------------------------------------------------------
 def scan_pages(pdf: bytes, rng: random.Random, dpi: int | None = None) -> list[bytes]:
     """Render each page and make it look scanned: rotation ±3°, blur, noise, JPEG, a red stamp."""

@@ -322,6 +322,25 @@ def html_page(truth: Truth, rng: random.Random) -> Document:
 
 
 
+@style("crawled")
+def crawled(truth: Truth, rng: random.Random) -> Document:
+    """A site crawler's copy of the report's web page: every text node joined with nothing between
+    them, the whole report on one line (a space now and then), share/print chrome at the ends."""
+    import lxml.html
+
+    dmg = _damage(rng)
+    body = _compose(truth, rng, dmg, _html_table, paragraph=lambda s: f"<p>{htmllib.escape(s)}</p>")
+    root = lxml.html.fromstring(f"<div>{body}</div>")
+    text = ""
+    for node in root.itertext():
+        node = node.replace("\xa0", "").strip()
+        if node:
+            text += (" " if text and rng.random() < 0.04 else "") + node
+    head = rng.choice(["", "首页 > 政务公开 > 政府信息公开年报", "当前位置：首页>信息公开>年度报告"])
+    tail = rng.choice(["", "【打印本页】【关闭窗口】", "扫一扫在手机打开当前页", "主办单位：技术支持：【打印本页】"])
+    return Document((head + text + tail).encode("utf-8"), "txt")
+
+
 def _register_documents() -> None:
     # Documents (PDF) styles live in documents.py; importing it registers them.
     from . import documents  # noqa: F401

@@ -22,7 +22,7 @@ W_DROP = 0.5  # a column no token covers
 W_SPLIT = 0.2  # each extra cell a glued digit run is split into
 W_LINE_SPLIT = 0.3  # rows printed on several lines: a line's numbers put in two rows
 W_CLOSES = 2.0  # a reading whose printed numbers make the row add up, blanks as 0: the arithmetic's word
-KEEP_MARGIN = 3.0
+KEEP_MARGIN = 2.2
 W_CUT = 0.1  # a learned cut prior: cost per nat of the engine's probability of a run's cuts
 CUT_P_FLOOR = 0.005
 MAX_HYPOTHESES = 2000
@@ -207,10 +207,11 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
         kind = "uncertain" if f.conf < LOW_CONFIDENCE else "read"
         sign = "-" if f.text.startswith("-") else ""
         intpart, dot, frac = f.text.lstrip("-").removesuffix(f.unit).partition(".")
-        glued = split and f.glued and intpart.isdigit() and (not dot or frac.isdigit())
+        run = f.glued and intpart.isdigit() and (not dot or frac.isdigit())
+        glued = split and run
         whole = _value(f, key in money, money_unit)
         # A glued run is never one number with a leading zero ("01814"), nor a fraction in a count.
-        if not (glued and ((len(intpart) > 1 and intpart.startswith("0")) or (dot and key not in money))):
+        if not (run and ((len(intpart) > 1 and intpart.startswith("0")) or (dot and key not in money))):
             yield 1, [Spec(kind, whole, f)], learned(f, [f.text], 0.0) if glued else 0.0
         if glued and sign and key not in signed and room >= 2:
             # "-23" in a count column: a "-" (zero) glued to 23 by a text layer.
@@ -360,21 +361,39 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
 def _rank(hs: list[Hypothesis], rules, group) -> list[Hypothesis]:
     """Best first: a reading whose printed numbers make the row add up on their own earns
     W_CLOSES; readings with a cell beyond any count (a whole glued run as one number) go."""
-    hs = [h for h in hs if all(s.value is None or abs(s.value) <= UB for s in h.specs.values())]
+    seen, unique = set(), []
     for h in hs:
-        if rules and _closes(h, rules):
+        sig = tuple((k, s.kind, s.value) for k, s in sorted(h.specs.items()))
+        if sig not in seen and all(s.value is None or abs(s.value) <= UB for s in h.specs.values()):
+            seen.add(sig)
+            unique.append(h)
+    closing = {id(h) for h in unique if rules and _closes(h, rules)}
+    for h in unique:
+        if id(h) in closing:
             h.score += W_CLOSES
-    hs.sort(key=lambda h: -h.score)
+    if closing:
+        # Where some reading adds up, a cut of a glued run that does not is speculation twice over.
+        unique = [h for h in unique if id(h) in closing or all(s.kind != "split" for s in h.specs.values())]
+    hs = sorted(unique, key=lambda h: -h.score)
     return _lines_stay_whole(hs) if len(group) > 1 else hs
 
 
 def _closes(h: Hypothesis, rules) -> bool:
-    """Do the row's printed numbers add up on their own, its unprinted cells as 0?"""
+    """Do the row's printed numbers add up on their own, its unprinted cells as 0 (an illegible
+    one as whatever makes it add up)?"""
     def v(k):
         s = h.specs[k]
         return s.value if s.kind in ("read", "split") and s.value is not None else Decimal(0)
 
-    return all(sum(v(k) for k in c.lhs) == sum(v(k) for k in c.rhs) for c in rules)
+    def holds(c) -> bool:
+        diff = sum(v(k) for k in c.lhs) - sum(v(k) for k in c.rhs)
+        if diff == 0:
+            return True
+        # An illegible printed cell (撤销) holds some number: it may take up the difference.
+        side = c.rhs if diff > 0 else c.lhs
+        return any(h.specs[k].kind == "illegible" for k in side)
+
+    return all(holds(c) for c in rules)
 
 
 def _lines_stay_whole(hs: list[Hypothesis]) -> list[Hypothesis]:
@@ -450,6 +469,11 @@ def _solve_cpsat(hyps, constraints) -> Solution:
     cost_terms = []
     chosen: dict[str, list] = {}
     undecided: set[str] = set()
+    # Each cell is linear in the chosen reading: x = Σ lit·printed + a free part that only a reading
+    # leaving the cell open (blank, dropped, illegible, a doubtful OCR digit) may use. This keeps
+    # CP-SAT's relaxation tight; enforcement literals on every cell did not.
+    printed_terms: dict[str, list] = {k: [] for k in keys}
+    open_lits: dict[str, dict[str, list]] = {k: {} for k in keys}
     for row, hs in hyps.items():
         lits = [model.NewBoolVar(f"h:{row}:{i}") for i in range(len(hs))]
         chosen[row] = lits
@@ -459,19 +483,35 @@ def _solve_cpsat(hyps, constraints) -> Solution:
             cost_terms.append(int(round((top - h.score) * 1000)) * lit)
             for k, s in h.specs.items():
                 if s.kind in ("read", "split"):
-                    model.Add(x[k] == int(s.value)).OnlyEnforceIf(lit)
+                    if int(s.value):
+                        printed_terms[k].append(int(s.value) * lit)
                 else:
-                    pref = int(s.value) if s.kind == "uncertain" else 0
-                    model.Add(x[k] >= 0).OnlyEnforceIf(lit)  # counts: only a printed number may be negative
-                    d = model.NewBoolVar("")
-                    model.Add(x[k] == pref).OnlyEnforceIf([lit, d.Not()])
-                    weight = int(1000 * s.frag.conf) if s.kind == "uncertain" else COST_FREE[s.kind]
-                    cost_terms.append(weight * d)
+                    if s.kind == "uncertain" and int(s.value):
+                        printed_terms[k].append(int(s.value) * lit)
+                    kind = f"uncertain:{s.frag.conf:.3f}" if s.kind == "uncertain" else s.kind
+                    open_lits[k].setdefault(kind, []).append(lit)
                     undecided.add(k)
         if len(hs) > 1:
             first = hs[0].specs
             for h in hs[1:]:
                 undecided |= {k for k, s in h.specs.items() if s.kind != first[k].kind or s.value != first[k].value}
+    for k in keys:
+        free_parts = []
+        for kind, lits in open_lits[k].items():
+            uncertain = kind.startswith("uncertain")
+            f = model.NewIntVar(-ub if uncertain else 0, ub, "")
+            d = model.NewBoolVar("")
+            model.Add(sum(lits) >= d)  # only a reading that leaves the cell open may move it
+            model.Add(f <= ub * d)
+            model.Add(f >= (-ub if uncertain else 0) * d)
+            if uncertain:
+                # A doubtful OCR digit keeps its reading unless the arithmetic pays for the change;
+                # the result stays a count.
+                model.Add(sum(printed_terms[k]) + f >= 0)
+            weight = int(1000 * float(kind.split(":")[1])) if uncertain else COST_FREE[kind]
+            cost_terms.append(weight * d)
+            free_parts.append(f)
+        model.Add(x[k] == sum(printed_terms[k]) + sum(free_parts))
     flags = {}
     for c in constraints:
         v = model.NewBoolVar(c.name)

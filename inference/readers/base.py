@@ -148,8 +148,11 @@ def _flush_label(text: str, pieces: list[Piece]) -> None:
     if all(w in ZERO_MARKS for w in words):
         pieces.extend(Piece(w, "number", Decimal(0)) for w in words)
     elif words[-1] in ZERO_MARKS and len(words) > 1:
-        pieces.append(Piece(" ".join(words[:-1]), "label"))
-        pieces.append(Piece(words[-1], "number", Decimal(0)))
+        n = len(words)
+        while n > 1 and words[n - 1] in ZERO_MARKS:  # `规范性文件 / / 30`: every trailing mark is a 0
+            n -= 1
+        pieces.append(Piece(" ".join(words[:n]), "label"))
+        pieces.extend(Piece(w, "number", Decimal(0)) for w in words[n:])
     else:
         pieces.append(Piece(text.strip(), "label"))
 
@@ -204,6 +207,22 @@ _CHROME = [
     re.compile(r"^\d{1,3}\s*/\s*\d{1,3}$"),  # page "3 / 10"
     re.compile(r"^共\s*\d+\s*页"),
 ]
+
+
+def footer_in_label(lines: list[str], i: int) -> bool:
+    """`— 22 —` between two halves of a wrapped row label (`行政规范` / `性文件`) is that row's
+    numbers (zeros printed as dashes), not a page footer."""
+    def near(step):
+        j = i + step
+        while 0 <= j < len(lines) and not lines[j].strip():
+            j += step
+        return lines[j].strip() if 0 <= j < len(lines) else ""
+
+    from .stream import names_a_label
+
+    # Both neighbours are fragments of one label: short, no digits, and no whole label themselves.
+    return all(t and len(t) <= 8 and not re.search(r"\d", t) and _CJK.search(t) and not names_a_label(t)
+               for t in (near(-1), near(1)))
 
 
 def is_chrome(line: str) -> bool:

@@ -21,7 +21,7 @@ from nianbao.text import norm_label
 # A line this long, or one naming several table rows, is a stream rather than a row.
 MIN_LABELS = 3
 # Text right after digits that keeps them a quantity or a date, not a cell followed by a label.
-_UNIT_AFTER = re.compile(r"^\s?(?:[年月日号时条项位件个次人篇期万亿元%％倍名家所批份场]|\.\d)")
+_UNIT_AFTER = re.compile(r"^\s?(?:[年月日号时条项位件个次人篇期万亿元%％倍名家所批份场起宗]|\.\d)")
 # Printed numbering of a row: `5.属于…`, `2、重复申请` — one digit, then a separator, then CJK.
 _NUMBERING = re.compile(r"\d\s?[.．、]\s?(?=[\u4e00-\u9fff“\"（(])")
 _TEXT_AFTER_DIGITS = re.compile(r"(?<=\d)(\s?[^\d\s.,，:：/\-][^\d]*)")
@@ -85,7 +85,7 @@ def cut_stream(line: str) -> list[str]:
         # A table chunk has labels with numbers right after them; a list of section names in the
         # preamble (`全文包括总体情况、主动公开政府信息情况、…`) has none.
         valued = sum(norm[h.end() : h.end() + 1].isdigit() for h in hits)
-        if len(hits) < MIN_LABELS or valued < 2:
+        if len(hits) < MIN_LABELS or valued < 1:
             out.append(chunk)
             continue
         cuts = {0}
@@ -134,3 +134,20 @@ def unglue(text: str) -> tuple[str, set[int]]:
 def names_a_label(text: str) -> bool:
     """Does this text hold any row, column or group label, or a table title, of either format?"""
     return _label_pattern().search(_normalise(text)[0]) is not None
+
+
+@lru_cache(maxsize=1)
+def _signed_rows() -> tuple[str, ...]:
+    """Labels of rows with a column that may be negative (本年增/减 of the 2019 active table)."""
+    out = set()
+    for t in templates():
+        for table in t.tables.values():
+            signed = {c.key for c in table.columns if c.signed}
+            for r in table.rows:
+                if signed & set(table.row_columns(r)):
+                    out.update(norm_label(x) for x in r.labels)
+    return tuple(sorted(out, key=len, reverse=True))
+
+
+def may_be_negative(line: str) -> bool:
+    return norm_label(line).startswith(_signed_rows())

@@ -6,8 +6,8 @@ import re
 
 from nianbao.schema import Fragment
 
-from .base import PROSE_END, FragmentBuilder, decode, is_chrome, register_reader, running_chrome
-from .stream import unglue
+from .base import PROSE_END, FragmentBuilder, decode, is_chrome, register_reader, running_chrome, footer_in_label
+from .stream import may_be_negative, unglue
 
 _SEPARATOR = re.compile(r"^[\s|:\-—]+$")
 
@@ -21,7 +21,7 @@ def read_lines(text: str, glued_lines: set[int] = frozenset()) -> list[Fragment]
     prose_before = False
     for line_no, raw in enumerate(lines):
         line = raw.strip().replace("\u3000", " ")
-        if not line or is_chrome(line) or raw.strip() in chrome:
+        if not line or (is_chrome(line) and not footer_in_label(lines, line_no)) or raw.strip() in chrome:
             in_table = False if not line else in_table
             continue
         if line.count("|") >= 2 or (line.count("|") == 1 and not PROSE_END.search(line)):
@@ -47,14 +47,21 @@ def read_lines(text: str, glued_lines: set[int] = frozenset()) -> list[Fragment]
                 # A sentence about the numbers, or the end of one that a converter wrapped onto
                 # this line (`讼11件。`): the tables win over the narrative, so none of it is a cell.
                 b.add(line, "prose", line_no)
+            elif line_no in glued_lines and not may_be_negative(line):
+                # In a crawler's stream a dash or slash between digits is a cell of its own, a 0
+                # (`0-25000002500`), not the sign of what follows.
+                b.add_cell(_STREAM_MARK.sub(r" \1 ", line), line_no, 0, keep_blank=False, glued=True)
             else:
-                b.add_cell(line, line_no, 0, keep_blank=False, glued=line_no in glued_lines)  # prose, one cell, or a flattened row
+                b.add_cell(line, line_no, 0, keep_blank=False)  # prose, one cell, or a flattened row
         prose_before = bool(b.fragments) and b.fragments[-1].kind == "prose" and b.fragments[-1].line == line_no
     return b.fragments
 
 
 # A quantity with its counting unit followed by sentence punctuation: narrative, not a table row.
-_NARRATIVE = re.compile(r"\d\s*(?:件|个|篇|条|人次|次|万元|元)\s*[，,；;。（(]")
+_NARRATIVE = re.compile(r"\d\s*(?:件|个|篇|条|人次|次|起|宗|万元|元)\s*[，,；;。（(]")
+
+
+_STREAM_MARK = re.compile(r"(?<=\d)([-/—－])(?=\d)")
 
 
 def is_narrative(line: str) -> bool:
