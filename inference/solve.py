@@ -30,7 +30,8 @@ MAX_KEPT = 40
 UB = 10_000_000
 COST_VIOLATION = 100_000
 COST_FREE = {"blank": 300, "dropped": 300, "illegible": 20}
-AMBIGUITY_TOLERANCE = 0.06  # score units: placements that differ only by print-order preference
+AMBIGUITY_TOLERANCE = 0.29  # score units: placements that differ only by print-order preference (a
+# token a few columns over), never by a blank made non-zero (COST_FREE)
 LOW_CONFIDENCE = 0.9
 TIME_LIMIT = 3.0
 
@@ -138,6 +139,8 @@ def _cut_run(digits: str, keys: list[str], wmin: int, wmax: int, known: dict[str
         rest = end - pos
         cap = rest if key in money else min(rest, MAX_CELL_DIGITS)
         target = forced(key) if rules else None
+        if key in known and key in keys[i:i + 1] and target is None:
+            target = known[key]  # a total fixed beforehand (see _total_presets)
         if target is not None:
             t = str(int(target)) if target >= 0 and target == int(target) else None
             lengths = [len(t)] if t is not None and len(t) <= rest and digits.startswith(t, pos) else []
@@ -149,11 +152,15 @@ def _cut_run(digits: str, keys: list[str], wmin: int, wmax: int, known: dict[str
                 break
             budget.left -= 1
             pieces.append(piece)
+            before = vals.get(key)
             vals[key] = Decimal(piece)
             if not (rules and pruned(i, key, end - pos - n)):
                 yield from rec(pos + n, end, wtop)
             pieces.pop()
-            del vals[key]
+            if before is None:
+                del vals[key]
+            else:
+                vals[key] = before
 
     last = keys[wmax - 1] if wmax == len(keys) else None
     if rules and wmin == wmax and last is not None and any(c.lhs == (last,) for c in rules) and last not in vals:
@@ -169,6 +176,19 @@ def _cut_run(digits: str, keys: list[str], wmin: int, wmax: int, known: dict[str
             del vals[last]
         return
     yield from rec(0, len(digits), wmax)
+
+
+def _total_presets(tokens: list[Fragment], row_keys: list[str], rules) -> list[dict[str, Decimal]]:
+    """A row whose glued tokens fill every cell ends with its total, so the total is a suffix of
+    the last token: fixing it first lets every earlier cut be checked against it (a run of
+    twelve digits before it no longer means thousands of blind cuts)."""
+    last = tokens[-1] if tokens else None
+    lhs = {c.lhs[0] for c in rules if len(c.lhs) == 1}
+    if len(tokens) < 2 or row_keys[-1] not in lhs or not (last.glued and last.text.isdigit()):
+        return [{}]
+    text = last.text
+    return [{row_keys[-1]: Decimal(text[-k:])} for k in range(1, min(MAX_CELL_DIGITS, len(text) - 1) + 1)
+            if k == 1 or text[-k] != "0"]
 
 
 def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple[int, str], float],
@@ -221,6 +241,7 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
         by = "" if f.id not in cuts else " (the engine's learned cut probabilities)"
         if glued and min(len(intpart), room) >= 2:
             known = {k: sp.value for k, sp in acc.items() if sp.kind in ("read", "split") and sp.value is not None}
+            known = {**preset, **known}
             keys = row_keys[start:]
             if sign or dot:  # signs and decimals do not take part in the cut arithmetic
                 runs = itertools.islice((p for w in range(max(2, wmin), min(len(intpart), room) + 1)
@@ -283,7 +304,11 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
     full_cover = cover and any(f.glued for f in tokens) and sum(len(f.text) if f.glued else 1 for f in tokens) >= c
     n_optional_after = [sum(1 for g in tokens[p + 1 :] if g.id in optional) for p in range(m)]
     slots_after = [sum(len(g.text) if g.glued else 1 for g in tokens[p + 1 :]) for p in range(m)]
-    rec(0, 0, {}, 0.0)
+    preset: dict[str, Decimal] = {}
+    for preset in _total_presets(tokens, row_keys, rules) if full_cover else [{}]:
+        budget.left = SPLIT_BUDGET
+        rec(0, 0, {}, 0.0)
+    preset = {}
     if not out and full_cover:
         full_cover = False
         rec(0, 0, {}, 0.0)

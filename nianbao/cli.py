@@ -84,24 +84,36 @@ def extract(
 
 @app.command()
 def evaluate(
-    pred_or_input_dir: Path = typer.Argument(..., help="Predicted JSON files, or report inputs to reconstruct."),
+    pred_or_input_dir: Path = typer.Argument(..., help="Labelled case folders (<set>/<case>/input.* + gold.json), "
+                                                   "a synthetic dataset, or predicted JSON / inputs beside --gold."),
     gold: Optional[Path] = typer.Option(None, "--gold", help="Folder of gold JSON files (<stem>.json)."),
-    engine: str = typer.Option("auto", "--engine"),
+    engine: str = typer.Option("auto", "--engine", help="One engine, or several comma-separated: heuristic,model."),
+    input_pattern: str = typer.Option("input.*", "--input", help="Input file of each case folder (e.g. text.pdf)."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write the scores as JSON here."),
+    md_file: Optional[Path] = typer.Option(None, "--md", help="Write the table as Markdown here."),
     show: int = typer.Option(20, "--show", help="How many differing cells to list."),
 ):
-    """Per-cell exact accuracy, all-correct reports and the cells that differ."""
-    from nianbao.inference.evaluate import evaluate_dir
+    """Per-set non-zero and all-cell accuracy, all-correct reports, time per report, differing cells."""
+    import json
 
-    _choice(engine, ENGINES, "engine")
+    from nianbao.inference.evaluate import evaluate_dir, markdown
+
+    engines = engine.split(",")
+    for e in engines:
+        _choice(e, ENGINES, "engine")
     if not pred_or_input_dir.is_dir():
         _fail(f"[E001] {pred_or_input_dir}: not a folder")
-    result = evaluate_dir(pred_or_input_dir, gold, engine=engine)
-    _print_scores(result, show)
+    results = []
+    for e in engines:
+        results.append(evaluate_dir(pred_or_input_dir, gold, engine=e, input_pattern=input_pattern))
+        _print_scores(results[-1], show)
     if out_file:
-        import json
-
-        out_file.write_text(json.dumps(result.summary(), ensure_ascii=False, indent=1), "utf-8")
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        data = results[0].summary() if len(results) == 1 else [r.summary() for r in results]
+        out_file.write_text(json.dumps(data, ensure_ascii=False, indent=1), "utf-8")
+    if md_file:
+        md_file.parent.mkdir(parents=True, exist_ok=True)
+        md_file.write_text(markdown(results, f"nianbao evaluate {pred_or_input_dir.name}"), "utf-8")
 
 
 @app.command()
@@ -198,12 +210,14 @@ def label(
 
 
 def _print_scores(result, show: int):
-    t = Table(title="nianbao evaluate")
-    for c in ("group", "reports", "all correct", "cells", "cell accuracy"):
+    t = Table(title=f"nianbao evaluate · engine {result.engine}")
+    for c in ("set", "reports", "all correct", "non-zero cells right", "cells", "cell accuracy", "median ms"):
         t.add_column(c)
     for group, s in result.by_group().items():
-        t.add_row(group, str(s["reports"]), f"{s['all_correct']}/{s['reports']}", str(s["cells"]),
-                  f"{100 * s['accuracy']:.2f} %")
+        ms = f"{s['median_ms']:.0f}" if s.get("median_ms") is not None else "–"
+        t.add_row(group, str(s["reports"]), f"{s['all_correct']}/{s['reports']}",
+                  f"{s['nonzero_correct']}/{s['nonzero']} ({100 * s['nonzero_accuracy']:.2f} %)", str(s["cells"]),
+                  f"{100 * s['accuracy']:.2f} %", ms)
     out.print(t)
     diffs = [(r.name, *d) for r in result.scores for d in r.diffs]
     errors = [(r.name, r.error) for r in result.scores if r.error]

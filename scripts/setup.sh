@@ -6,6 +6,10 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
+# poppler-utils: `pdftotext`, whose -raw/-layout dumps the generator's pdf_dump style makes.
+if ! command -v pdftotext >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  (apt-get install -y -q poppler-utils >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q poppler-utils >/dev/null 2>&1)) || echo "note: poppler-utils not installed; pdf_dump uses pdfplumber only" >&2
+fi
 # Chinese PDFs need a CJK font to render and to make test PDFs.
 if ! fc-list 2>/dev/null | grep -qi wqy && command -v apt-get >/dev/null 2>&1; then
   (apt-get install -y -q fonts-wqy-zenhei >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fonts-wqy-zenhei >/dev/null 2>&1)) || echo "note: fonts-wqy-zenhei not installed; PDF tests will say so" >&2

@@ -48,9 +48,9 @@ def read_lines(text: str, glued_lines: set[int] = frozenset()) -> list[Fragment]
                 # this line (`讼11件。`): the tables win over the narrative, so none of it is a cell.
                 b.add(line, "prose", line_no)
             elif line_no in glued_lines and not may_be_negative(line):
-                # In a crawler's stream a dash or slash between digits is a cell of its own, a 0
-                # (`0-25000002500`), not the sign of what follows.
-                b.add_cell(_STREAM_MARK.sub(r" \1 ", line), line_no, 0, keep_blank=False, glued=True)
+                # In a crawler's stream a zero mark glued to digits or to another mark is a cell of
+                # its own, a 0 (`0-25000002500`, `0/无1201`), not the sign of what follows.
+                b.add_cell(_STREAM_MARK.sub(lambda m: f" {m.group(0)} ", line), line_no, 0, keep_blank=False, glued=True)
             else:
                 b.add_cell(line, line_no, 0, keep_blank=False)  # prose, one cell, or a flattened row
         prose_before = bool(b.fragments) and b.fragments[-1].kind == "prose" and b.fragments[-1].line == line_no
@@ -61,7 +61,7 @@ def read_lines(text: str, glued_lines: set[int] = frozenset()) -> list[Fragment]
 _NARRATIVE = re.compile(r"\d\s*(?:件|个|篇|条|人次|次|起|宗|万元|元)\s*[，,；;。（(]")
 
 
-_STREAM_MARK = re.compile(r"(?<=\d)([-/—－])(?=\d)")
+_STREAM_MARK = re.compile(r"(?<=[\d/无—－-])([-/—－无])|([-/—－无])(?=[\d/无—－-])")
 
 
 def is_narrative(line: str) -> bool:
