@@ -1,0 +1,167 @@
+"""One-line crawler text and converter dumps: the damaged text most real copies are.
+
+The property tests (test_property.py) reconstruct random consistent tables in the generator's
+`crawled` and `pdf_dump` styles; these tests pin the individual phenomena."""
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+from nianbao import reconstruct
+from nianbao.datasets.styles import render
+from nianbao.datasets.tables import gold_json, random_truth
+from nianbao.errors import NianbaoError
+from nianbao.inference.readers.stream import cut_stream, unglue
+from nianbao.inference.readers.text import read_lines
+
+
+def _crawled(seed: int, fmt: str | None = None):
+    rng = random.Random(seed)
+    while True:
+        truth = random_truth(rng)
+        if fmt is None or truth.format == fmt:
+            break
+    return truth, render("crawled", truth, rng).data.decode("utf-8")
+
+
+def test_crawled_report_is_one_line_and_reconstructs():
+    truth, text = _crawled(3)
+    assert "\n" not in text
+    report = reconstruct(text.encode(), engine="heuristic")
+    gold = gold_json(truth, "x", "x")["cells"]
+    wrong = [k for k, v in gold.items() if abs(float(report.cells[k]) - float(v)) > 1e-6]
+    # The active table has no arithmetic: a glued run there may be cut more than one way, and
+    # then the cell says so; the requests and appeals tables come back exactly.
+    assert all(k.startswith("active.") and k in report.ambiguous for k in wrong), wrong
+    assert report.missing_tables == []
+
+
+def test_row_numbering_glued_to_the_previous_rows_digits_belongs_to_the_label():
+    line = ("三、收到和处理政府信息公开申请情况申请人情况自然人商业企业总计"
+            "4.保护第三方合法权益00000005.属于三类内部事务信息0000000"
+            "6.属于四类过程性信息10000012.重复申请0000000") * 2
+    rows = cut_stream(line)
+    assert "4.保护第三方合法权益0000000" in rows
+    assert "5.属于三类内部事务信息0000000" in rows
+    assert "6.属于四类过程性信息1000001" in rows
+
+
+def test_stream_header_glued_to_numbers_and_illegible_word_stay_cells():
+    _, text = _crawled(5)
+    head, _, _ = text.partition("五、存在的主要问题")
+    frags = read_lines(*unglue(head + "尚未审结总计00撤销0 10000000000五、存在的主要问题及改进情况下一步加强培训。"))
+    tail = [f for f in frags if f.text in ("撤销", "00", "10000000000")]
+    assert [f.kind for f in tail] == ["number", "label", "number"]
+    assert tail[0].glued and tail[2].glued  # a stream's digit runs may hold several cells
+
+
+def test_one_line_text_without_report_tables_is_E003():
+    text = ("本报告根据《中华人民共和国政府信息公开条例》编制。全年主动公开政府信息2820条，其中政策文件62件，"
+            "行政许可事项办理情况良好，行政处罚决定书均已公开。") * 30
+    with pytest.raises(NianbaoError) as exc:
+        reconstruct(text.encode(), engine="heuristic")
+    assert exc.value.code == "E003"
+
+
+def test_one_line_report_cut_inside_a_table_gives_what_it_has():
+    truth, text = _crawled(8, fmt="2021")
+    cut = text[: text.index("5.属于三类内部事务信息")]
+    report = reconstruct(cut.encode(), engine="heuristic")
+    assert report.missing_tables == ["appeals"]
+    assert "tables not found: appeals" in report.notes
+    gold = gold_json(truth, "x", "x")["cells"]
+    assert report.cells["requests.new_received.total"] == gold["requests.new_received.total"]
+    assert not any(k.startswith("appeals.") for k in report.cells)
+
+
+DUMP = """二、主动公开政府信息情况
+第二十条第（一）项
+信息内容
+本年制发
+件数
+本年废
+止件数
+现行有
+效件数
+规章 0 0 0
+行政规范
+— 22 —
+性文件
+左街〔2022〕44号 公开方式：主动公开
+左岭街道办事处 2022年1月19日印发 共5页
+第 2 页 共 5 页
+第二十条第（五）项
+信息内容 本年处理决定数量
+行政许可 1837
+第二十条第（六）项
+本年度作出行政处罚决定335件，其中罚款决定30件，没收违法所得决定2
+件。
+信息内容 本年处理决定数量
+行政处罚 335
+行政强制 0
+第二十条第（八）项
+信息内容 本年收费金额（单位：万元）
+行政事业性收费 0
+左街〔2022〕44号 公开方式：主动公开
+左岭街道办事处 2022年1月19日印发 共5页
+第 3 页 共 5 页
+三、收到和处理政府信息公开申请情况
+申请人情况
+自然人 商业企业 科研机构 社会公益组织 法律服务机构 其他 总计
+一、本年新收政府信息公开申请数量 2185 6 64 2255
+二、上年结转政府信息公开申请数量
+（一）予以公开 2185 6 64 2255
+四、结转下年度继续办理
+"""
+
+
+def test_converter_dump_chrome_footers_and_narrative_are_not_cells():
+    report = reconstruct(DUMP.encode(), engine="heuristic")
+    c = report.cells
+    # `— 22 —` between the two halves of a wrapped label is that row: 0, 22, 0.
+    assert [c[f"active.normative_documents.{k}"] for k in ("issued", "repealed", "in_force")] == [0, 22, 0]
+    assert c["active.licensing.decisions"] == 1837 and c["active.punishment.decisions"] == 335
+    # The running header (`…2022年1月19日印发 共5页`) and the narrative's `2件。` are no cells.
+    assert c["active.coercion.decisions"] == 0 and c["active.fees.amount_wan"] == 0
+    # A row printed with no numbers at all is a blank row, not a slot for the next row's numbers.
+    assert c["requests.carried_over.total"] == 0 and c["requests.granted.total"] == 2255
+
+
+def test_blank_zeros_are_placed_by_the_row_sum_not_cut_out_of_a_number():
+    report = reconstruct(DUMP.encode(), engine="heuristic")
+    row = [report.cells[f"requests.new_received.{k}"] for k in
+           ("natural_person", "commercial", "research", "social_welfare", "legal_services", "other_org", "total")]
+    assert row[0] == 2185 and row[-1] == 2255 and sum(row[:-1]) == 2255  # 2255 is never cut into 2|2|55
+
+
+def test_generator_pdf_dump_style_is_a_real_converter_dump():
+    rng = random.Random(1)
+    truth = random_truth(rng)
+    doc = render("pdf_dump", truth, rng)
+    assert doc.ext == "txt" and doc.notes in ("pdftotext-raw", "pdftotext-layout", "pdfplumber")
+    assert "申请人情况" in doc.data.decode("utf-8")
+
+
+def test_evaluate_scores_labelled_case_folders_per_set_and_engine(tmp_path):
+    for style, n in (("crawled", 2), ("flattened", 1)):
+        for i in range(n):
+            rng = random.Random(100 + i)
+            truth = random_truth(rng)
+            case = tmp_path / "dev" / style / f"case{i}"
+            case.mkdir(parents=True)
+            (case / "input.txt").write_bytes(render(style, truth, rng).data)
+            (case / "gold.json").write_text(json.dumps(gold_json(truth, f"case{i}", "input.txt")), "utf-8")
+    md = tmp_path / "results.md"
+    r = subprocess.run([sys.executable, "-m", "nianbao.cli", "evaluate", tmp_path / "dev", "--engine",
+                        "heuristic,model", "--md", md, "--out", tmp_path / "scores.json"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    table = md.read_text("utf-8")
+    for s in ("crawled", "flattened"):
+        for e in ("heuristic", "model"):
+            assert any(line.startswith(f"| {s} | {e} |") for line in table.splitlines()), table
+    scores = json.loads((tmp_path / "scores.json").read_text())
+    assert [s["engine"] for s in scores] == ["heuristic", "model"]
+    assert scores[0]["groups"]["crawled"]["reports"] == 2 and scores[0]["groups"]["crawled"]["nonzero"] > 0
