@@ -57,16 +57,21 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     """`norm_label` char by char, with each normalised char's index in the original text."""
     out, where = [], []
     for i, ch in enumerate(text):
-        n = norm_label(ch)
+        n = _norm_char(ch)
         out.append(n)
         where.extend([i] * len(n))
     return "".join(out), where
 
 
+@lru_cache(maxsize=8192)
+def _norm_char(ch: str) -> str:
+    return norm_label(ch)
+
+
 def is_stream(line: str) -> bool:
     if len(line) < 200:
         return False
-    norm, _ = _normalise(line)
+    norm, _ = _normalise(line[:100_000])  # a stream names its tables early; a huge line is not read twice
     return len(_label_pattern().findall(norm)) >= MIN_LABELS
 
 
