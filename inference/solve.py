@@ -187,7 +187,7 @@ def _total_presets(tokens: list[Fragment], row_keys: list[str], rules) -> list[d
     if len(tokens) < 2 or row_keys[-1] not in lhs or not (last.glued and last.text.isdigit()):
         return [{}]
     text = last.text
-    return [{row_keys[-1]: Decimal(text[-k:])} for k in range(1, min(MAX_CELL_DIGITS, len(text) - 1) + 1)
+    return [{row_keys[-1]: Decimal(text[-k:])} for k in range(1, min(MAX_CELL_DIGITS, len(text)) + 1)
             if k == 1 or text[-k] != "0"]
 
 

@@ -24,7 +24,8 @@ MIN_LABELS = 3
 _UNIT_AFTER = re.compile(r"^\s?(?:[年月日号时条项位件个次人篇期万亿元%％倍名家所批份场起宗]|\.\d)")
 # Printed numbering of a row: `5.属于…`, `2、重复申请` — one digit, then a separator, then CJK.
 _NUMBERING = re.compile(r"\d\s?[.．、]\s?(?=[\u4e00-\u9fff“\"（(])")
-_TEXT_AFTER_DIGITS = re.compile(r"(?<=\d)(\s?[^\d\s.,，:：/\-][^\d]*)")
+# Text after a row's last cell, a number or a zero mark (`…0000-五、存在的主要问题…`).
+_TEXT_AFTER_DIGITS = re.compile(r"(?<=[\d/—－-])(\s?[^\d\s.,，:：/—－\-无][^\d]*)")
 _SENTENCE_END = re.compile(r"[。；！？]")
 
 
