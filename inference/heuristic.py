@@ -60,7 +60,7 @@ class HeuristicEngine:
             illegible |= ill
             if any(rows_out.values()):
                 found.append(region.table)
-                cands += row_candidates(rows_out, template, region.table, v)
+                cands += row_candidates(rows_out, template, region.table, v, column_at(rows_out, template, region.table, v))
         return Classification(format=template.format, variant=variant, candidates=cands, tables=found,
                               illegible=illegible, optional=optional, money_unit=money_unit(fragments),
                               engine=self.name)
@@ -251,8 +251,60 @@ def _row_rules(template: Template, table: str, rows, variant) -> dict[int, tuple
     return out
 
 
-def row_candidates(assigned, template: Template, table: str, variant: str | None) -> list[Candidate]:
-    """Monotone placements of a row's tokens into its columns, earlier columns slightly preferred."""
+W_OFF_COLUMN = 0.6  # a token placed in another column than the one it stands under
+
+
+def column_at(assigned, template: Template, table: str, variant: str | None) -> dict[int, int]:
+    """Fragment id → the column it stands under, where positions are known (PDF word boxes,
+    column-aligned `-layout` text). Rows that print every cell give each column's offset from the
+    row's last cell (a converter may shift a whole line, never its cells against each other); a
+    row with blank cells whose tokens all fall on those offsets, its last token in the last
+    column, gets its columns from them."""
+    t = template.tables[table]
+    rows = t.rows_for(variant)
+    if t.unlabelled_rows:
+        return {}
+
+    def centre(f):
+        return (f.bbox[0] + f.bbox[2]) / 2
+
+    offsets: dict[int, list[float]] = {}
+    width = None
+    for r, frags in assigned.items():
+        vals = [f for f in frags if f.kind == "number"]
+        n = len(t.row_columns(rows[r]))
+        if len(vals) == n == len(frags) and all(f.bbox for f in vals) and len({f.line for f in vals}) == 1:
+            width = n
+            for j, f in enumerate(vals):
+                offsets.setdefault(j, []).append(centre(f) - centre(vals[-1]))
+    if width is None:
+        return {}
+    mid = {j: sorted(v)[len(v) // 2] for j, v in offsets.items()}
+    xs = sorted(mid.values())
+    gap = min(b - a for a, b in zip(xs, xs[1:]))
+    if gap <= 0:
+        return {}
+    out = {}
+    for r, frags in assigned.items():
+        vals = [f for f in frags if f.kind == "number"]
+        if len(t.row_columns(rows[r])) != width or not vals or len(vals) >= width or len(vals) != len(frags) \
+                or not all(f.bbox for f in vals) or len({f.line for f in vals}) != 1:
+            continue
+        cols = []
+        for f in vals:
+            d = centre(f) - centre(vals[-1])
+            j, dist = min(((j, abs(d - c)) for j, c in mid.items()), key=lambda jd: jd[1])
+            cols.append(j if dist < gap / 2 else None)
+        if None not in cols and cols == sorted(set(cols)):
+            out.update({f.id: j for f, j in zip(vals, cols)})
+    return out
+
+
+def row_candidates(assigned, template: Template, table: str, variant: str | None,
+                   at: dict[int, int] | None = None) -> list[Candidate]:
+    """Monotone placements of a row's tokens into its columns, earlier columns slightly preferred,
+    and the column a token stands under (where positions are known) preferred over the rest."""
+    at = at or {}
     t = template.tables[table]
     rows = t.rows_for(variant)
     out = []
@@ -270,7 +322,10 @@ def row_candidates(assigned, template: Template, table: str, variant: str | None
             hi = c - 1 if flexible else c - m + p
             for j in range(lo, max(lo, hi) + 1):
                 if j < c:
-                    out.append(Candidate(f.id, f"{table}.{rows[r].key}.{cols[j]}", 1.0 - 0.05 * (j - lo)))
+                    score = 1.0 - 0.05 * (j - lo)
+                    if f.id in at:
+                        score = 1.0 if j == at[f.id] else score - W_OFF_COLUMN
+                    out.append(Candidate(f.id, f"{table}.{rows[r].key}.{cols[j]}", score))
     return out
 
 

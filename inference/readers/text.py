@@ -3,8 +3,10 @@ flattened text where a text layer glued cells together, with page chrome mixed i
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from nianbao.schema import Fragment
+from nianbao.text import nfkc
 
 from .base import PROSE_END, FragmentBuilder, decode, is_chrome, register_reader, running_chrome, footer_in_label
 from .stream import may_be_negative, unglue
@@ -52,13 +54,37 @@ def read_lines(text: str, glued_lines: set[int] = frozenset()) -> list[Fragment]
                 # its own, a 0 (`0-25000002500`, `0/无1201`), not the sign of what follows.
                 b.add_cell(_STREAM_MARK.sub(lambda m: f" {m.group(0)} ", line), line_no, 0, keep_blank=False, glued=True)
             else:
+                first = len(b.fragments)
                 b.add_cell(line, line_no, 0, keep_blank=False)  # prose, one cell, or a flattened row
+                if _ALIGNED.search(raw):
+                    _place(b.fragments[first:], raw)
         prose_before = bool(b.fragments) and b.fragments[-1].kind == "prose" and b.fragments[-1].line == line_no
     return b.fragments
 
 
 # A quantity with its counting unit followed by sentence punctuation: narrative, not a table row.
 _NARRATIVE = re.compile(r"\d\s*(?:件|个|篇|条|人次|次|起|宗|万元|元)\s*[，,；;。（(]")
+
+
+# Column-aligned text (`pdftotext -layout`): cells stand apart by runs of spaces, so where a token
+# sits on the line says which column it is in, even where blank cells were dropped.
+_ALIGNED = re.compile(r"\S\s{2,}\S")
+
+
+def _place(frags: list[Fragment], raw: str) -> None:
+    """Give each token of an aligned line its horizontal extent, in display columns (a CJK
+    character is two), as a bbox: the same evidence a PDF's word boxes give."""
+    line = nfkc(raw.rstrip("\r\n"))
+    widths = [2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line]
+    cursor = 0
+    for f in frags:
+        at = line.find(f.text, cursor) if f.text else -1
+        if at < 0:
+            continue
+        x0 = sum(widths[:at])
+        x1 = x0 + sum(widths[at : at + len(f.text)])
+        f.bbox = (float(x0), float(f.line), float(x1), float(f.line + 1))
+        cursor = at + len(f.text)
 
 
 _STREAM_MARK = re.compile(r"(?<=[\d/无—－-])([-/—－无])|([-/—－无])(?=[\d/无—－-])")
