@@ -165,3 +165,35 @@ def test_evaluate_scores_labelled_case_folders_per_set_and_engine(tmp_path):
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert [s["engine"] for s in scores] == ["heuristic", "model"]
     assert scores[0]["groups"]["crawled"]["reports"] == 2 and scores[0]["groups"]["crawled"]["nonzero"] > 0
+
+
+def _layout_row(label: str, cells: list[str]) -> str:
+    """A `pdftotext -layout` line: the label, then each cell right-aligned in a 9-wide column
+    (a blank cell is spaces); the whole line shifted by the label's width, as -layout does."""
+    return label + "    " + "".join(c.rjust(9) for c in cells)
+
+
+def _layout_table() -> str:
+    """The 2021 requests table as -layout text: the rows with numbers print their zeros blank, so
+    the arithmetic cannot tell which columns 3 and 5 are in; only where they stand can."""
+    from nianbao.templates import load_template
+
+    rows = load_template("2021").tables["requests"].rows_for("split")
+    blanks = ["12", "", "", "3", "", "5", "20"]
+    lines = ["三、收到和处理政府信息公开申请情况", "申请人情况",
+             "自然人 商业企业 科研机构 社会公益组织 法律服务机构 其他 总计"]
+    for r in rows:
+        cells = {"new_received": blanks, "granted": blanks, "results_total": blanks}.get(r.key, ["0"] * 7)
+        lines.append(_layout_row(r.labels[0], cells))
+    return "\n".join(lines) + "\n"
+
+
+LAYOUT = _layout_table()
+
+
+def test_column_aligned_dump_places_tokens_under_their_columns():
+    report = reconstruct(LAYOUT.encode(), engine="heuristic")
+    row = [report.cells[f"requests.new_received.{k}"] for k in
+           ("natural_person", "commercial", "research", "social_welfare", "legal_services", "other_org", "total")]
+    # 3 and 5 stand under 社会公益组织 and 其他 (the rows of zeros give each column's offset).
+    assert row == [12, 0, 0, 3, 0, 5, 20]
