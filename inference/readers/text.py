@@ -90,8 +90,16 @@ def _place(frags: list[Fragment], raw: str) -> None:
 _STREAM_MARK = re.compile(r"(?<=[\d/无—－-])([-/—－无])|([-/—－无])(?=[\d/无—－-])")
 
 
+# `粉丝数累积超 2860 万`: a count in ten-thousands is the narrative's, never a table cell's.
+_TEN_THOUSANDS = re.compile(r"\d\s*万(?!元)")
+
+
 def is_narrative(line: str) -> bool:
-    return ("，" in line or "," in line) and _NARRATIVE.search(line) is not None
+    return (("，" in line or "," in line) and _NARRATIVE.search(line) is not None) or \
+        (_TEN_THOUSANDS.search(line) is not None and _CJK_TEXT.search(line) is not None)
+
+
+_CJK_TEXT = re.compile(r"[\u4e00-\u9fff]{3,}")
 
 
 @register_reader
