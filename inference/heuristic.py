@@ -46,6 +46,7 @@ class HeuristicEngine:
 
     def score(self, fragments: list[Fragment], template: Template) -> Classification:
         cands, illegible, found, optional = [], set(), [], set()
+        columns: dict[int, str] = {}
         variant = template.default_variant
         for region in find_regions(fragments, template):
             frags = fragments[region.start : region.end]
@@ -60,10 +61,15 @@ class HeuristicEngine:
             illegible |= ill
             if any(rows_out.values()):
                 found.append(region.table)
-                cands += row_candidates(rows_out, template, region.table, v, column_at(rows_out, template, region.table, v))
+                at = column_at(rows_out, template, region.table, v)
+                cols = template.tables[region.table]
+                for r, fs in rows_out.items():
+                    names = cols.row_columns(cols.rows_for(v)[r])
+                    columns.update({f.id: names[at[f.id]] for f in fs if f.id in at})
+                cands += row_candidates(rows_out, template, region.table, v, at)
         return Classification(format=template.format, variant=variant, candidates=cands, tables=found,
                               illegible=illegible, optional=optional, money_unit=money_unit(fragments),
-                              engine=self.name)
+                              engine=self.name, columns=columns)
 
 
 def likely_variants(frags: list[Fragment], table) -> list:

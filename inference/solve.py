@@ -364,8 +364,9 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
         hs = readings(rules=rules, strict=True)
         if not _keep_row_consistent(hs, rules)[1]:  # the printed row breaks its own sum: every reading
             hs = readings()
-        if len(tokens) < len(keys) and glued:
-            # Fewer tokens than cells: perhaps nothing is glued and some cells were printed blank.
+        if len(tokens) < len(keys) and glued and rules:
+            # Fewer tokens than cells: perhaps nothing is glued and some cells were printed blank,
+            # which the row's sum can tell (a row without one, in the active table, cannot).
             # Those readings are enumerated on their own, or the splits crowd them out.
             hs = hs + readings(cover=False, split=False)
         hs = _rank(hs, rules, group)

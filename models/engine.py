@@ -79,7 +79,21 @@ class ModelEngine:
         inside = {f.id for r in find_regions(fragments, template) for f in fragments[r.start : r.end]}
         preds = {fid: top for fid, top in preds.items() if fid in inside}
         by_id = {f.id: f for f in fragments}
-        preds = one_row_per_line(preds, by_id, template)
+        # The label matcher's reading enters too, at half weight: where it and the model disagree,
+        # the solver's arithmetic decides between them. Its row for a line of numbers is a vote
+        # as well: the arithmetic cannot tell apart two rows that feed the same column sums.
+        heur = HeuristicEngine().score(fragments, template)
+        heur_row: dict[int, tuple[float, str]] = {}
+        for c in heur.candidates:
+            if c.fragment not in heur_row or c.score > heur_row[c.fragment][0]:
+                heur_row[c.fragment] = (c.score, c.key.rsplit(".", 1)[0])
+        preds = one_row_per_line(preds, by_id, template, {f: r for f, (_, r) in heur_row.items()})
+        # Where the token's position says which column it stands under, that column it is.
+        for fid, col in heur.columns.items():
+            if fid in preds and preds[fid][0][0] != "none":
+                row = preds[fid][0][0].rsplit(".", 1)[0]
+                if f"{row}.{col}" in set(template.all_keys("split")) | set(template.all_keys("single")):
+                    preds[fid] = [(f"{row}.{col}", 1.0)] + [(k, q) for k, q in preds[fid][1:] if k != f"{row}.{col}"]
         own = set(template.all_keys("split")) | set(template.all_keys("single"))
         cands: list[Candidate] = []
         illegible, tables, rows_seen = set(), [], set()
@@ -107,9 +121,6 @@ class ModelEngine:
             cands = [Candidate(c.fragment, _single(c.key), c.score) for c in cands]
         else:
             cands = [c for c in cands if not c.key.startswith("requests.other.")]
-        # The label matcher's reading enters too, at half weight: where it and the model disagree,
-        # the solver's arithmetic decides between them.
-        heur = HeuristicEngine().score(fragments, template)
         if heur.variant == variant:
             cands += [Candidate(c.fragment, c.key, HEURISTIC_WEIGHT * c.score) for c in heur.candidates]
             illegible |= heur.illegible
@@ -164,7 +175,10 @@ class ModelEngine:
         return template.default_variant
 
 
-def one_row_per_line(preds: dict, by_id: dict, template: Template) -> dict:
+HEURISTIC_ROW_VOTE = 1.0  # per token: the label matcher's row outvotes a model unsure of its own
+
+
+def one_row_per_line(preds: dict, by_id: dict, template: Template, heur_row: dict[int, str] | None = None) -> dict:
     """A printed line of numbers is one row of its table (appeals aside: it prints its rows on one
     line). The model decides each token alone and may split a line between two neighbouring rows;
     the line's tokens vote, with their probabilities, and the losers move to the winning row,
@@ -182,8 +196,12 @@ def one_row_per_line(preds: dict, by_id: dict, template: Template) -> dict:
         return key.rsplit(".", 1)[0]
 
     out = dict(preds)
+    heur_row = heur_row or {}
     for fids in lines.values():
         votes: dict[str, float] = {}
+        for fid in fids:  # the label matcher's votes first: a tie goes to it
+            if fid in heur_row:
+                votes[heur_row[fid]] = votes.get(heur_row[fid], 0.0) + HEURISTIC_ROW_VOTE
         for fid in fids:
             for k, q in preds[fid]:
                 if k != "none":

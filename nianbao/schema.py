@@ -57,6 +57,8 @@ class Classification:
     cuts: dict[int, list[float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     engine: str = "heuristic"
+    # fragment → the column it stands under, where positions tell (PDF boxes, -layout text)
+    columns: dict[int, str] = field(default_factory=dict)
 
 
 class CellProvenance(BaseModel):
