@@ -95,6 +95,8 @@ class EvalResult:
     def summary(self) -> dict:
         return dict(engine=self.engine, groups=self.by_group(), reports=[
             dict(name=s.name, cells=s.cells, correct=s.correct, inconsistent_ok=s.inconsistent_ok,
+                 nonzero=s.nonzero, nonzero_correct=s.nonzero_correct,
+                 ms=round(1000 * self.times[s.name], 1) if s.name in self.times else None,
                  error=s.error, diffs=[list(map(str, d)) for d in s.diffs]) for s in self.scores])
 
 
@@ -129,7 +131,10 @@ def evaluate_dir(folder: Path, gold_dir: Path | None, engine: str = "auto", inpu
                  progress=None) -> EvalResult:
     from .pipeline import reconstruct
 
+    from .engines import get_engine
+
     res = EvalResult(engine=engine)
+    get_engine(engine)  # a model is loaded once, before the clock starts: times are per report
     for name, path, gold_path, group in _items(folder, gold_dir, input_pattern):
         if progress:
             progress()

@@ -76,8 +76,10 @@ class ModelEngine:
         preds, cuts = self.run(fragments, template)
         # Only the tables are a source of cells: a page's trailing chrome or a paragraph after the
         # last table is not one, whatever the model makes of it.
-        inside = {f.id for r in find_regions(fragments, template) for f in fragments[r.start : r.end]}
-        preds = {fid: top for fid, top in preds.items() if fid in inside}
+        # A number in one table's region (its heading to the next table's) is that table's cell.
+        region_of = {f.id: r.table for r in find_regions(fragments, template) for f in fragments[r.start : r.end]}
+        preds = {fid: [(k, q) for k, q in top if k == "none" or k.split(".", 1)[0] == region_of[fid]] or [("none", 1.0)]
+                 for fid, top in preds.items() if fid in region_of}
         by_id = {f.id: f for f in fragments}
         # The label matcher's reading enters too, at half weight: where it and the model disagree,
         # the solver's arithmetic decides between them. Its row for a line of numbers is a vote
