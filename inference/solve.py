@@ -368,13 +368,14 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
             # Fewer tokens than cells: perhaps nothing is glued and some cells were printed blank,
             # which the row's sum can tell (a row without one, in the active table, cannot).
             # Those readings are enumerated on their own, or the splits crowd them out.
-            hs = hs + readings(cover=False, split=False)
+            hs = hs + [h for h in readings(cover=False, split=False) if _places_tokens(h)]
         hs = _rank(hs, rules, group)
         hs, consistent = _keep_row_consistent(hs, rules)
         if not consistent and glued:
             # No way to cut the glued runs adds up: perhaps a cell was lost as well.
             wider, consistent = _keep_row_consistent(
-                _rank(readings(cover=False, split=False) + readings(cover=False), rules, group), rules)
+                _rank([h for h in readings(cover=False, split=False) if _places_tokens(h)] + readings(cover=False),
+                      rules, group), rules)
             if consistent:
                 hs = wider
         if hs:
@@ -382,6 +383,11 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
             hs = [h for h in hs if h.score >= hs[0].score - KEEP_MARGIN]
         hyps["+".join(r.key for r in group)] = hs or [Hypothesis(-W_DROP * len(keys), {k: Spec("dropped") for k in keys})]
     return hyps
+
+
+def _places_tokens(h: Hypothesis) -> bool:
+    """Not the all-dropped placeholder that stands in when no reading places the row's tokens."""
+    return any(s.frag is not None for s in h.specs.values())
 
 
 def _rank(hs: list[Hypothesis], rules, group) -> list[Hypothesis]:
