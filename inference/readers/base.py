@@ -248,7 +248,7 @@ def running_chrome(lines: list[str]) -> set[str]:
     seen: dict[str, list[str]] = {}
     for raw in lines:
         s = raw.strip()
-        if len(s) < 4 or not _CJK_RUN.search(s):
+        if len(s) < 4 or not _CJK_RUN.search(s) or "|" in s or "\t" in s:  # a table's own row is no chrome
             continue
         seen.setdefault(re.sub(r"\d+", "#", re.sub(r"\s+", "", s)), []).append(s)
     out: set[str] = set()
