@@ -22,7 +22,7 @@ W_DROP = 0.5  # a column no token covers
 W_SPLIT = 0.2  # each extra cell a glued digit run is split into
 W_LINE_SPLIT = 0.3  # rows printed on several lines: a line's numbers put in two rows
 W_CLOSES = 2.0  # a reading whose printed numbers make the row add up, blanks as 0: the arithmetic's word
-KEEP_MARGIN = 2.2
+KEEP_MARGIN = 2.2  # readings this far below a row's best are dropped before CP-SAT (W_CLOSES + a little)
 W_CUT = 0.1  # a learned cut prior: cost per nat of the engine's probability of a run's cuts
 CUT_P_FLOOR = 0.005
 MAX_HYPOTHESES = 2000
@@ -139,7 +139,7 @@ def _cut_run(digits: str, keys: list[str], wmin: int, wmax: int, known: dict[str
         rest = end - pos
         cap = rest if key in money else min(rest, MAX_CELL_DIGITS)
         target = forced(key) if rules else None
-        if key in known and key in keys[i:i + 1] and target is None:
+        if target is None and key in known:
             target = known[key]  # a total fixed beforehand (see _total_presets)
         if target is not None:
             t = str(int(target)) if target >= 0 and target == int(target) else None
