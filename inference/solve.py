@@ -34,6 +34,7 @@ AMBIGUITY_TOLERANCE = 0.29  # score units: placements that differ only by print-
 # token a few columns over), never by a blank made non-zero (COST_FREE)
 LOW_CONFIDENCE = 0.9
 TIME_LIMIT = 3.0
+ALTERNATIVES_TIME_LIMIT = 1.0  # per round of the ambiguity search: a doubt is listed, not proved at any cost
 
 
 @dataclass(slots=True)
@@ -592,7 +593,7 @@ def _find_alternatives(model, x, objective, best_obj, values, undecided, sol: So
     for _ in range(rounds):
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
-        solver.parameters.max_time_in_seconds = 5.0
+        solver.parameters.max_time_in_seconds = ALTERNATIVES_TIME_LIMIT
         if solver.Solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return
         alt = {k: solver.Value(x[k]) for k, d in diffs if solver.BooleanValue(d)}
