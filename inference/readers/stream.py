@@ -70,7 +70,7 @@ def _norm_char(ch: str) -> str:
 
 
 def is_stream(line: str) -> bool:
-    if len(line) < 200:
+    if len(line) < 200 or line.count("|") >= 2 or "\t" in line:  # a table row keeps its own cells
         return False
     norm, _ = _normalise(line[:100_000])  # a stream names its tables early; a huge line is not read twice
     return len(_label_pattern().findall(norm)) >= MIN_LABELS
