@@ -198,3 +198,10 @@ def test_column_aligned_dump_places_tokens_under_their_columns():
            ("natural_person", "commercial", "research", "social_welfare", "legal_services", "other_org", "total")]
     # 3 and 5 stand under 社会公益组织 and 其他 (the rows of zeros give each column's offset).
     assert row == [12, 0, 0, 3, 0, 5, 20]
+
+
+def test_a_long_pipe_row_keeps_its_cells():
+    row = "| 申请人情况 | 自然人 | 商业企业 | 科研机构 | 社会公益组织 | 法律服务机构 | 其他 | 总计 |" + " " * 200 + "|"
+    text, cut = unglue(row)
+    assert text == row and not cut
+    assert [f.col for f in read_lines(text)][:8] == list(range(8))
