@@ -205,3 +205,15 @@ def test_a_long_pipe_row_keeps_its_cells():
     text, cut = unglue(row)
     assert text == row and not cut
     assert [f.col for f in read_lines(text)][:8] == list(range(8))
+
+
+def test_a_crawl_broken_only_between_tables_is_still_cut_into_rows():
+    truth, text = _crawled(21, fmt="2021")
+    for heading in ("二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况", "四、政府信息公开行政复议",
+                    "五、存在的主要问题"):
+        text = text.replace(heading, "\n" + heading)
+    assert len(text.splitlines()[1]) < 200  # the active table on a line of its own, short
+    report = reconstruct(text.encode(), engine="heuristic")
+    gold = gold_json(truth, "x", "x")["cells"]
+    wrong = [k for k, v in gold.items() if abs(float(report.cells[k]) - float(v)) > 1e-6]
+    assert all(k.startswith("active.") and k in report.ambiguous for k in wrong), wrong

@@ -26,6 +26,7 @@ _UNIT_AFTER = re.compile(r"^\s?(?:[年月日号时条项位件个次人篇期万
 _NUMBERING = re.compile(r"\d\s?[.．、]\s?(?=[\u4e00-\u9fff“\"（(])")
 # Text after a row's last cell, a number or a zero mark (`…0000-五、存在的主要问题…`).
 _TEXT_AFTER_DIGITS = re.compile(r"(?<=[\d/—－-])(\s?[^\d\s.,，:：/—－\-无][^\d]*)")
+_DIGITS = re.compile(r"\d+")
 _SENTENCE_END = re.compile(r"[。；！？]")
 
 
@@ -70,10 +71,22 @@ def _norm_char(ch: str) -> str:
 
 
 def is_stream(line: str) -> bool:
-    if len(line) < 200 or line.count("|") >= 2 or "\t" in line:  # a table row keeps its own cells
+    """A line that names several table labels: a whole report on one line, or one table of it
+    (a crawler that breaks lines only between tables), with numbers right after its labels."""
+    if len(line) < 40 or line.count("|") >= 2 or "\t" in line:  # a table row keeps its own cells
         return False
-    norm, _ = _normalise(line[:100_000])  # a stream names its tables early; a huge line is not read twice
-    return len(_label_pattern().findall(norm)) >= MIN_LABELS
+    norm, where = _normalise(line[:100_000])  # a stream names its tables early; a huge line is not read twice
+    hits = list(_label_pattern().finditer(norm))
+    if len(line) >= 200:
+        return len(hits) >= MIN_LABELS
+    # A shorter line must glue its labels to their numbers (`规章000行政规范性文件000`): a dump's row
+    # keeps a space between them.
+    # (`制发规章6件` in a sentence is a quantity: its digits carry a unit.)
+    glued = 0
+    for h in hits:
+        m = _DIGITS.match(line, where[h.end() - 1] + 1)
+        glued += m is not None and not _UNIT_AFTER.match(line[m.end() :])
+    return glued >= MIN_LABELS
 
 
 def cut_stream(line: str) -> list[str]:
