@@ -7,7 +7,7 @@ import io
 from nianbao.errors import NianbaoError, UnreadableInput, require
 from nianbao.schema import Fragment
 
-from .base import FragmentBuilder, is_chrome, register_reader
+from .base import FragmentBuilder, is_chrome, register_reader, running_chrome
 
 LINE_TOLERANCE = 3.0  # points: words whose tops differ less sit on one line
 CELL_GAP = 6.0  # points: a wider gap between two words separates cells
@@ -31,21 +31,24 @@ def read_pdf(data: bytes, source: str) -> list[Fragment]:
     line_no = 0
     n_words = 0
     try:
+        lines = []
         for page_no, page in enumerate(pages):
             words = page.extract_words(x_tolerance=1.5, y_tolerance=2, keep_blank_chars=False)
             n_words += len(words)
-            for line in _lines(words):
-                text = " ".join(w["text"] for w in line)
-                if is_chrome(text):
-                    continue
-                for col, cell in enumerate(_cells(line)):
-                    x0, top = cell[0]["x0"], min(w["top"] for w in cell)
-                    x1, bottom = cell[-1]["x1"], max(w["bottom"] for w in cell)
-                    b.add_cell("".join(w["text"] for w in cell), line_no, col, page=page_no,
-                               bbox=(x0, top, x1, bottom), keep_blank=False)
-                line_no += 1
+            lines += [(page_no, line, " ".join(w["text"] for w in line)) for line in _lines(words)]
     finally:
         pdf.close()
+    # Running headers and footers (`打印日期：2024-02-28 13:27`, `…印发 共4页`) come back on every page.
+    chrome = running_chrome([text for _, _, text in lines])
+    for page_no, line, text in lines:
+        if is_chrome(text) or text.strip() in chrome:
+            continue
+        for col, cell in enumerate(_cells(line)):
+            x0, top = cell[0]["x0"], min(w["top"] for w in cell)
+            x1, bottom = cell[-1]["x1"], max(w["bottom"] for w in cell)
+            b.add_cell("".join(w["text"] for w in cell), line_no, col, page=page_no,
+                       bbox=(x0, top, x1, bottom), keep_blank=False)
+        line_no += 1
     if n_words == 0:
         raise NeedsOcr("the PDF has no text layer (a scan): OCR is not available in this build", source=source)
     return b.fragments
