@@ -64,3 +64,30 @@ def test_encrypted_pdf():
     c.save()
     with pytest.raises(UnreadableInput, match="encrypted"):
         reconstruct(buf.getvalue())
+
+
+def test_running_page_headers_of_a_text_pdf_are_not_cells():
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    from nianbao.datasets.documents import cjk_font
+    from nianbao.inference.readers.pdf import read_pdf
+
+    font = cjk_font()
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    rows = [["二、主动公开政府信息情况"], ["第二十条第（一）项"], ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
+            ["规章", "1", "0", "4"], ["行政规范性文件", "2", "0", "7"]]
+    for page in range(2):
+        c.setFont(font, 9)
+        c.drawString(40, 810, "甲乙区文件 甲乙〔2023〕13号")
+        c.drawString(40, 796, f"打印日期：2023-01-27 16:50  第{page + 1}页")
+        for i, row in enumerate(rows):
+            for j, cell in enumerate(row):
+                c.drawString(40 + 120 * j, 700 - 18 * i, cell)
+        c.showPage()
+    c.save()
+    frags = read_pdf(buf.getvalue(), "x.pdf")
+    texts = [f.text for f in frags]
+    assert "规章" in texts and "行政规范性文件" in texts
+    assert not any("2023" in t or "16:50" in t or "13号" in t for t in texts), texts
