@@ -21,6 +21,10 @@ class FontMissing(NianbaoError):
     code = "E021"
 
 
+class ToolMissing(NianbaoError):
+    code = "E022"
+
+
 @lru_cache(maxsize=1)
 def cjk_font() -> str:
     """Register (and embed) a CJK TrueType font with reportlab; fail with the fix when it is absent."""
@@ -123,7 +127,7 @@ def dump_pdf(pdf: bytes, how: str) -> str:
     import subprocess
 
     if shutil.which("pdftotext") is None:
-        raise FontMissing("pdftotext not found: install it with `apt-get install poppler-utils`")
+        raise ToolMissing("pdftotext not found: install it with `apt-get install poppler-utils`")
     out = subprocess.run(["pdftotext", "-" + how.split("-")[1], "-enc", "UTF-8", "-", "-"], input=pdf,
                          capture_output=True, check=True, timeout=60)
     return out.stdout.decode("utf-8")

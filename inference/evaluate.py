@@ -127,8 +127,7 @@ def _items(folder: Path, gold_dir: Path | None, input_pattern: str = "input.*"):
                 yield p.name, p, g, "all"
 
 
-def evaluate_dir(folder: Path, gold_dir: Path | None, engine: str = "auto", input_pattern: str = "input.*",
-                 progress=None) -> EvalResult:
+def evaluate_dir(folder: Path, gold_dir: Path | None, engine: str = "auto", input_pattern: str = "input.*") -> EvalResult:
     from .pipeline import reconstruct
 
     from .engines import get_engine
@@ -136,8 +135,6 @@ def evaluate_dir(folder: Path, gold_dir: Path | None, engine: str = "auto", inpu
     res = EvalResult(engine=engine)
     get_engine(engine)  # a model is loaded once, before the clock starts: times are per report
     for name, path, gold_path, group in _items(folder, gold_dir, input_pattern):
-        if progress:
-            progress()
         gold = load_json(gold_path)
         res.groups[name] = group
         if path.suffix == ".json" and "cells" in (pred := load_json(path)):

@@ -62,9 +62,9 @@ class HeuristicEngine:
             if any(rows_out.values()):
                 found.append(region.table)
                 at = column_at(rows_out, template, region.table, v)
-                cols = template.tables[region.table]
+                table = template.tables[region.table]
                 for r, fs in rows_out.items():
-                    names = cols.row_columns(cols.rows_for(v)[r])
+                    names = table.row_columns(table.rows_for(v)[r])
                     columns.update({f.id: names[at[f.id]] for f in fs if f.id in at})
                 cands += row_candidates(rows_out, template, region.table, v, at)
         return Classification(format=template.format, variant=variant, candidates=cands, tables=found,

@@ -91,10 +91,11 @@ class ModelEngine:
                 heur_row[c.fragment] = (c.score, c.key.rsplit(".", 1)[0])
         preds = one_row_per_line(preds, by_id, template, {f: r for f, (_, r) in heur_row.items()})
         # Where the token's position says which column it stands under, that column it is.
+        valid = set(template.all_keys("split")) | set(template.all_keys("single"))
         for fid, col in heur.columns.items():
             if fid in preds and preds[fid][0][0] != "none":
                 row = preds[fid][0][0].rsplit(".", 1)[0]
-                if f"{row}.{col}" in set(template.all_keys("split")) | set(template.all_keys("single")):
+                if f"{row}.{col}" in valid:
                     preds[fid] = [(f"{row}.{col}", 1.0)] + [(k, q) for k, q in preds[fid][1:] if k != f"{row}.{col}"]
         own = set(template.all_keys("split")) | set(template.all_keys("single"))
         cands: list[Candidate] = []

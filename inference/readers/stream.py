@@ -18,7 +18,7 @@ from functools import lru_cache
 from nianbao.templates import templates
 from nianbao.text import norm_label
 
-# A line this long, or one naming several table rows, is a stream rather than a row.
+# A line naming this many table labels (with numbers after them) is a stream rather than a row.
 MIN_LABELS = 3
 # Text right after digits that keeps them a quantity or a date, not a cell followed by a label.
 _UNIT_AFTER = re.compile(r"^\s?(?:[年月日号时条项位件个次人篇期万亿元%％倍名家所批份场起宗]|\.\d)")
@@ -136,12 +136,13 @@ def unglue(text: str) -> tuple[str, set[int]]:
     Returns the text and the numbers of the lines cut from a stream: their digit runs may hold
     several cells even where a run stands alone."""
     lines = text.splitlines()
-    if not any(is_stream(x) for x in lines):
+    streams = [is_stream(x) for x in lines]
+    if not any(streams):
         return text, set()
     out: list[str] = []
     cut: set[int] = set()
-    for line in lines:
-        if is_stream(line):
+    for line, stream in zip(lines, streams):
+        if stream:
             rows = cut_stream(line)
             cut.update(range(len(out), len(out) + len(rows)))
             out += rows

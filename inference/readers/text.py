@@ -2,6 +2,7 @@
 flattened text where a text layer glued cells together, with page chrome mixed in."""
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -75,15 +76,13 @@ def _place(frags: list[Fragment], raw: str) -> None:
     """Give each token of an aligned line its horizontal extent, in display columns (a CJK
     character is two), as a bbox: the same evidence a PDF's word boxes give."""
     line = nfkc(raw.rstrip("\r\n"))
-    widths = [2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line]
+    x = [0, *itertools.accumulate(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)]
     cursor = 0
     for f in frags:
         at = line.find(f.text, cursor) if f.text else -1
         if at < 0:
             continue
-        x0 = sum(widths[:at])
-        x1 = x0 + sum(widths[at : at + len(f.text)])
-        f.bbox = (float(x0), float(f.line), float(x1), float(f.line + 1))
+        f.bbox = (float(x[at]), float(f.line), float(x[at + len(f.text)]), float(f.line + 1))
         cursor = at + len(f.text)
 
 
