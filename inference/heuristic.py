@@ -274,17 +274,19 @@ def column_at(assigned, template: Template, table: str, variant: str | None) -> 
     def centre(f):
         return (f.bbox[0] + f.bbox[2]) / 2
 
-    offsets: dict[int, list[float]] = {}
-    width = None
+    # Offsets are learned from full rows of one width (the table's widest kind of row that
+    # prints every cell); rows of another width have other columns.
+    by_width: dict[int, dict[int, list[float]]] = {}
     for r, frags in assigned.items():
         vals = [f for f in frags if f.kind == "number"]
         n = len(t.row_columns(rows[r]))
-        if len(vals) == n == len(frags) and all(f.bbox for f in vals) and len({f.line for f in vals}) == 1:
-            width = n
+        if n > 1 and len(vals) == n == len(frags) and all(f.bbox for f in vals) and len({f.line for f in vals}) == 1:
             for j, f in enumerate(vals):
-                offsets.setdefault(j, []).append(centre(f) - centre(vals[-1]))
-    if width is None:
+                by_width.setdefault(n, {}).setdefault(j, []).append(centre(f) - centre(vals[-1]))
+    if not by_width:
         return {}
+    width = max(by_width, key=lambda n: (len(by_width[n][0]), n))
+    offsets = by_width[width]
     mid = {j: sorted(v)[len(v) // 2] for j, v in offsets.items()}
     xs = sorted(mid.values())
     gap = min(b - a for a, b in zip(xs, xs[1:]))

@@ -49,7 +49,7 @@ def load(source, config: PipelineConfig) -> Document:
 
 def read(doc: Document, config: PipelineConfig) -> None:
     suffix = Path(doc.source).suffix.lower()
-    doc.fragments = pick_reader(doc.data, suffix, doc.source).read(doc.data, doc.source)
+    doc.fragments = pick_reader(doc.data, suffix, doc.source).read(doc.data, doc.source, config)
 
 
 def classify_stage(doc: Document, config: PipelineConfig) -> None:

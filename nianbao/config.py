@@ -6,19 +6,26 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 
 from .errors import ConfigError
 
 EngineName = Literal["auto", "heuristic", "model"]
+OcrMode = Literal["auto", "always", "never"]
 
 
 class PipelineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     engine: EngineName = "auto"
-    max_bytes: int = 50 * 1024 * 1024
+    max_bytes: PositiveInt = 50 * 1024 * 1024
     checkpoint: str | None = None
+    # auto: OCR a PDF whose text layer is missing or garbage; always: OCR every PDF; never: text only
+    ocr: OcrMode = "auto"
+    ocr_dpi: int = Field(150, ge=50, le=600)  # scanned PDF pages are rendered at this resolution
+    max_pages: PositiveInt = 1000  # a longer PDF is refused
+    max_ocr_pages: PositiveInt = 40  # pages OCR'd in full at most (table pages are chosen first)
+    max_image_pixels: PositiveInt = 80_000_000  # larger images are refused before decoding
 
 
 def load_config(path: str | Path | None = None, **overrides) -> PipelineConfig:

@@ -20,7 +20,7 @@ class Reader(Protocol):
 
     def sniff(self, data: bytes, suffix: str) -> float: ...
 
-    def read(self, data: bytes, source: str) -> list[Fragment]: ...
+    def read(self, data: bytes, source: str, config=None) -> list[Fragment]: ...
 
 
 READERS: dict[str, Reader] = {}
@@ -38,7 +38,7 @@ def pick_reader(data: bytes, suffix: str, source: str) -> Reader:
     scored = sorted(((r.sniff(data, suffix), name) for name, r in READERS.items()), reverse=True)
     best, name = scored[0]
     if best <= 0:
-        raise UnreadableInput("not a text, HTML or PDF document that nianbao can read", source=source)
+        raise UnreadableInput("not a text, HTML, PDF or image document that nianbao can read", source=source)
     return READERS[name]
 
 

@@ -107,5 +107,5 @@ class HtmlReader:
             return 0.7 if suffix in (".html", ".htm") else 0.55
         return 0.0  # an .html name on plain text is still plain text
 
-    def read(self, data: bytes, source: str) -> list[Fragment]:
+    def read(self, data: bytes, source: str, config=None) -> list[Fragment]:
         return read_html(decode(data, source), source)

@@ -1,10 +1,12 @@
-"""PDFs with a text layer (pdfplumber): words grouped into lines, and into cells by the gaps
-between them. A PDF without a text layer (a scan) needs OCR and says so."""
+"""PDFs (pdfplumber): words of the text layer grouped into lines, and into cells by the gaps
+between them. A PDF whose text layer is missing or garbage (a scan, a font without a Unicode map)
+goes to OCR (`readers/scan.py`) unless the config says `ocr: never`."""
 from __future__ import annotations
 
 import io
 
-from nianbao.errors import NianbaoError, UnreadableInput, require
+from nianbao.config import PipelineConfig, load_config
+from nianbao.errors import InputTooLarge, NianbaoError, UnreadableInput, require
 from nianbao.schema import Fragment
 
 from .base import FragmentBuilder, is_chrome, register_reader, running_chrome
@@ -17,11 +19,22 @@ class NeedsOcr(NianbaoError):
     code = "E030"
 
 
-def read_pdf(data: bytes, source: str) -> list[Fragment]:
+USABLE_SHARE = 0.6  # a text layer is usable when this share of its characters are CJK, digits or punctuation
+
+
+def read_pdf(data: bytes, source: str, config: PipelineConfig | None = None) -> list[Fragment]:
+    config = config or load_config()
+    if config.ocr == "always":
+        return _ocr_pdf(data, source, config)
     pdfplumber = require("pdfplumber", "pdf", "Reading PDFs")
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
         pages = list(pdf.pages)
+        if len(pages) > config.max_pages:
+            pdf.close()
+            raise InputTooLarge(f"{len(pages)} pages is over the limit of {config.max_pages}", source=source)
+    except InputTooLarge:
+        raise
     except Exception as exc:
         name = exc.__class__.__name__
         if "Password" in name or b"/Encrypt" in data:
@@ -30,14 +43,20 @@ def read_pdf(data: bytes, source: str) -> list[Fragment]:
     b = FragmentBuilder()
     line_no = 0
     n_words = 0
+    chars = []
     try:
         lines = []
         for page_no, page in enumerate(pages):
             words = page.extract_words(x_tolerance=1.5, y_tolerance=2, keep_blank_chars=False)
             n_words += len(words)
+            chars += [w["text"] for w in words[:400]]
             lines += [(page_no, line, " ".join(w["text"] for w in line)) for line in _lines(words)]
     finally:
         pdf.close()
+    if not _usable("".join(chars)):
+        if config.ocr == "never":
+            raise NeedsOcr("the PDF has no usable text layer (a scan) and OCR is off (ocr: never)", source=source)
+        return _ocr_pdf(data, source, config)
     # Running headers and footers (`打印日期：2024-02-28 13:27`, `…印发 共4页`) come back on every page.
     chrome = running_chrome([text for _, _, text in lines])
     for page_no, line, text in lines:
@@ -49,9 +68,47 @@ def read_pdf(data: bytes, source: str) -> list[Fragment]:
             b.add_cell("".join(w["text"] for w in cell), line_no, col, page=page_no,
                        bbox=(x0, top, x1, bottom), keep_blank=False)
         line_no += 1
-    if n_words == 0:
-        raise NeedsOcr("the PDF has no text layer (a scan): OCR is not available in this build", source=source)
     return b.fragments
+
+
+def _usable(text: str) -> bool:
+    if len(text) < 20:
+        return False
+    good = sum(ch.isdigit() or "\u4e00" <= ch <= "\u9fff" or ch in "，。、；：（）()%.-—" for ch in text)
+    return good / len(text) >= USABLE_SHARE
+
+
+def _ocr_pdf(data: bytes, source: str, config: PipelineConfig) -> list[Fragment]:
+    """Render the pages that may hold tables and OCR them. Pages with a ruled grid come first; a
+    report whose tables are unruled has all its pages read, up to `max_ocr_pages`."""
+    pdfium = require("pypdfium2", "pdf", "Rendering scanned PDFs")
+    import numpy as np
+
+    from .. import imaging
+    from .scan import read_pages
+
+    try:
+        doc = pdfium.PdfDocument(data)
+    except Exception as exc:
+        raise UnreadableInput(f"corrupt PDF ({exc.__class__.__name__})", source=source) from None
+    try:
+        n = len(doc)
+        if n == 0:
+            raise UnreadableInput("the PDF has no pages", source=source)
+        if n > config.max_pages:
+            raise InputTooLarge(f"{n} pages is over the limit of {config.max_pages}", source=source)
+        chosen = list(range(n))
+        if n > config.max_ocr_pages:
+            ruled = [i for i in range(n) if imaging.find_grid(_render(doc[i], 50, np)).found]
+            chosen = sorted(set(ruled) | {i + 1 for i in ruled if i + 1 < n}) or chosen
+            chosen = chosen[: config.max_ocr_pages]
+        return read_pages(((i, _render(doc[i], config.ocr_dpi, np)) for i in chosen), dpi=config.ocr_dpi)
+    finally:
+        doc.close()
+
+
+def _render(page, dpi: int, np):
+    return np.array(page.render(scale=dpi / 72).to_pil().convert("RGB"))[:, :, ::-1].copy()
 
 
 def _lines(words: list[dict]) -> list[list[dict]]:
@@ -82,5 +139,5 @@ class PdfReader:
     def sniff(self, data: bytes, suffix: str) -> float:
         return 1.0 if data[:1024].lstrip().startswith(b"%PDF") else 0.0
 
-    def read(self, data: bytes, source: str) -> list[Fragment]:
-        return read_pdf(data, source)
+    def read(self, data: bytes, source: str, config: PipelineConfig | None = None) -> list[Fragment]:
+        return read_pdf(data, source, config)

@@ -111,5 +111,5 @@ class TextReader:
             return 0.0
         return 0.5  # the fallback for anything that decodes
 
-    def read(self, data: bytes, source: str) -> list[Fragment]:
+    def read(self, data: bytes, source: str, config=None) -> list[Fragment]:
         return read_lines(*unglue(decode(data, source)))
