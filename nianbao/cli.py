@@ -17,6 +17,7 @@ out = Console()
 
 FORMATS = ["json", "csv", "xlsx", "parquet"]
 ENGINES = ["auto", "heuristic", "model"]
+OCR_MODES = ["auto", "always", "never"]
 
 
 def _fail(msg: str, code: int = 2):
@@ -36,17 +37,21 @@ def extract(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="File (or folder, for a folder input)."),
     to: str = typer.Option("json", "--to", help="json | csv | xlsx | parquet"),
     engine: str = typer.Option("auto", "--engine", help="auto | heuristic | model"),
+    ocr: Optional[str] = typer.Option(None, "--ocr", help="auto (OCR a PDF whose text layer is missing or garbage) "
+                                                          "| always | never; default: the config's"),
     config: Optional[Path] = typer.Option(None, "--config", help="A pipeline YAML (see configs/pipeline.yaml)."),
 ):
-    """Reconstruct the report tables of INPUT; JSON to stdout when no -o."""
+    """Reconstruct the report tables of INPUT (text, HTML, PDF, scan or image); JSON to stdout when no -o."""
     from nianbao.config import load_config
     from nianbao.inference.export import export
     from nianbao.inference.pipeline import reconstruct
 
     _choice(to, FORMATS, "to")
     _choice(engine, ENGINES, "engine")
+    if ocr is not None:
+        _choice(ocr, OCR_MODES, "ocr")
     try:
-        cfg = load_config(config, engine=engine)
+        cfg = load_config(config, engine=engine, ocr=ocr)
     except NianbaoError as exc:
         _fail(str(exc))
     if not input.exists():

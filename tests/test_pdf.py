@@ -41,11 +41,13 @@ def test_text_pdf_reconstructs_exactly(seed, ruled):
     assert report.provenance["requests.new_received.total"].page is not None
 
 
-def test_scanned_pdf_says_it_needs_ocr():
+def test_scanned_pdf_with_ocr_off_says_it_needs_ocr():
+    from nianbao.config import load_config
+
     rng = random.Random(3)
     doc = render_scan("scan_pdf", random_truth(rng), rng)
-    with pytest.raises(NeedsOcr, match="E030.*no text layer"):
-        reconstruct(doc.data)
+    with pytest.raises(NeedsOcr, match="E030.*no usable text layer.*ocr: never"):
+        reconstruct(doc.data, load_config(ocr="never"))
 
 
 def test_corrupt_pdf(made):

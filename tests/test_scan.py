@@ -1,0 +1,82 @@
+"""Scans made here (reportlab PDF → rendered page → rotation, blur, noise, JPEG, a red stamp), read
+back through OpenCV + RapidOCR and the real solver; images that are too large are refused before
+they are decoded."""
+import io
+import random
+
+import pytest
+
+from nianbao import reconstruct
+from nianbao.config import load_config
+from nianbao.datasets.documents import render_pdf, scan_pages, scan_pdf
+from nianbao.datasets.tables import gold_json, random_truth
+from nianbao.errors import ConfigError, InputTooLarge, UnreadableInput
+from nianbao.inference.evaluate import diff_cells
+from nianbao.inference.ocr import normalise
+
+pytest.importorskip("rapidocr_onnxruntime", reason="the OCR extra (pip install 'nianbao[ocr]') is not installed")
+
+
+@pytest.fixture(scope="module")
+def scanned():
+    rng = random.Random(21)
+    truth = random_truth(rng, fmt="2021")
+    pdf, _ = render_pdf(truth, rng, ruled=True)
+    return truth, scan_pages(pdf, rng, dpi=150)
+
+
+def test_scanned_pdf_reconstructs_through_ocr(scanned):
+    truth, pages = scanned
+    report = reconstruct(scan_pdf(pages), engine="heuristic")
+    gold = gold_json(truth, "x", "x")["cells"]
+    wrong = diff_cells(report.cells, gold)
+    nonzero = [k for k, v in gold.items() if v]
+    # Every cell comes from OCR; what the arithmetic corrected says so, with what was read.
+    assert len([k for k in wrong if gold[k]]) <= 0.01 * len(nonzero), wrong
+    assert all(p.confidence < 1.0 for p in report.provenance.values() if p.method == "read")
+    for key, p in report.provenance.items():
+        if p.method == "corrected":
+            assert p.text is not None and "low-confidence OCR" in p.reason
+
+
+def test_upside_down_page_image_is_turned(scanned):
+    truth, pages = scanned
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(pages[0])).rotate(180)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    report = reconstruct(buf.getvalue(), engine="heuristic")
+    gold = gold_json(truth, "x", "x")["cells"]
+    active = {k: v for k, v in gold.items() if k.startswith("active.")}
+    assert "active" not in report.missing_tables
+    assert diff_cells({k: report.cells.get(k) for k in active}, active) == []
+
+
+def test_image_too_large_is_refused_before_decoding():
+    from PIL import Image
+
+    # A 1-bit PNG of 30000×30000 pixels is a few hundred KB on disk and 2.7 GB decoded as RGB.
+    buf = io.BytesIO()
+    Image.new("1", (30000, 30000), 1).save(buf, format="PNG", optimize=True)
+    with pytest.raises(InputTooLarge, match="E004.*pixels"):
+        reconstruct(buf.getvalue())
+
+
+def test_corrupt_image_is_a_clear_error():
+    with pytest.raises(UnreadableInput, match="E002.*corrupt image"):
+        reconstruct(b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 100)
+
+
+def test_ocr_mode_is_checked():
+    with pytest.raises(ConfigError, match="ocr.*'auto', 'always' or 'never'"):
+        load_config(ocr="sometimes")
+
+
+@pytest.mark.parametrize("text, w, h, out", [
+    ("o", 16, 20, "0"), ("。", 16, 20, "0"), ("O", 15, 20, "0"),
+    ("o", 60, 20, "o"),  # a wide box is not a lone digit
+    ("2重复申请", 90, 20, "2.重复申请"), ("17", 20, 20, "17"), ("总计", 30, 20, "总计"),
+])
+def test_lone_round_glyphs_are_zeros_and_row_numbers_get_their_dot(text, w, h, out):
+    assert normalise(text, w, h) == out
