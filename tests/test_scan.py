@@ -80,3 +80,18 @@ def test_ocr_mode_is_checked():
 ])
 def test_lone_round_glyphs_are_zeros_and_row_numbers_get_their_dot(text, w, h, out):
     assert normalise(text, w, h) == out
+
+
+def test_running_headers_of_a_scan_are_dropped_though_ocr_reads_them_differently():
+    from nianbao.inference.readers.scan import page_bands
+
+    def line(page, text, top):
+        return (page, [[(text, 0.9, 60.0, top, 300.0, top + 12)]])
+
+    lines = [line(0, "友谊县人民政府2022年政府信息公开工作年度报告", 54),
+             line(0, "一、总体情况", 120), line(0, "本年新收政府信息公开申请数量", 600),
+             line(1, "友谊具友谊锁人民政府2022年政府信息公开工作年康报告", 55),  # the same header, OCR'd again
+             line(1, "二、主动公开政府信息情况", 100), line(1, "规章", 500),
+             line(1, "202301-1909 36", 770)]  # a print stamp `2023-01-19 09:36` without its punctuation
+    texts = [cells[0][0][0] for _, cells in lines]
+    assert page_bands(lines, texts) == {0, 3, 6}

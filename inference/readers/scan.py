@@ -6,6 +6,8 @@ classifier's positional rules see a scan and a text PDF of the same page alike.
 """
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -34,10 +36,11 @@ def read_pages(pages: Iterable[tuple[int, np.ndarray]], dpi: float) -> list[Frag
             lines.append((page_no, _cells(scaled, rules)))
     texts = ["".join(w[0] for cell in cells for w in cell) for _, cells in lines]
     chrome = running_chrome(texts)
+    banded = page_bands(lines, texts)
     b = FragmentBuilder()
     line_no = 0
-    for (page_no, cells), text in zip(lines, texts):
-        if is_chrome(text) or text.strip() in chrome:
+    for i, ((page_no, cells), text) in enumerate(zip(lines, texts)):
+        if is_chrome(text) or text.strip() in chrome or i in banded:
             continue
         for col, cell in enumerate(cells):
             bbox = (cell[0][2], min(w[3] for w in cell), cell[-1][4], max(w[5] for w in cell))
@@ -46,6 +49,39 @@ def read_pages(pages: Iterable[tuple[int, np.ndarray]], dpi: float) -> list[Frag
                        keep_blank=False)
         line_no += 1
     return b.fragments
+
+
+BAND_LINES = 2  # lines at the top and at the bottom of a page where running headers and footers sit
+BAND_SIMILAR = 0.6  # digit-masked similarity of two pages' band lines that makes them one running header
+STAMP = re.compile(r"20\d\d[-/.年]?\d{1,2}[-/.月]\d{1,2}")  # a print date (`2023-01-19 09:36`), spaces never
+
+
+def page_bands(lines: list[tuple[int, list]], texts: list[str]) -> set[int]:
+    """Running headers and footers of a scan: the top and bottom lines of a page that come back
+    on another page at the same height (OCR reads them a little differently each time, so they
+    are compared digits masked and by similarity, not as equal strings), or that are a print
+    stamp. A line naming a template label is never chrome (a table header repeated after a page
+    break)."""
+    from .stream import names_a_label
+
+    by_page: dict[int, list[int]] = {}
+    for i, (page, _) in enumerate(lines):
+        by_page.setdefault(page, []).append(i)
+    band = {i for idx in by_page.values() for i in idx[:BAND_LINES] + idx[-BAND_LINES:]}
+    band = {i for i in band if not names_a_label(texts[i])}
+
+    def top(i):
+        return min(w[3] for cell in lines[i][1] for w in cell)
+
+    masked = {i: re.sub(r"\d+", "#", texts[i]) for i in band}
+    out = {i for i in band if STAMP.search(texts[i]) and sum(len(c) for c in lines[i][1]) <= 4}
+    for i in band:
+        for j in band:
+            if lines[i][0] != lines[j][0] and abs(top(i) - top(j)) < 12 and \
+                    difflib.SequenceMatcher(None, masked[i], masked[j]).ratio() >= BAND_SIMILAR:
+                out.add(i)
+                break
+    return out
 
 
 def _lines(words: list[ocr.Word]) -> list[list[ocr.Word]]:
