@@ -1,12 +1,13 @@
 """read → classify → solve → emit, as a short list of stages over one document."""
 from __future__ import annotations
 
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nianbao.config import PipelineConfig, load_config
-from nianbao.errors import InputTooLarge, NianbaoError, NotAReport
+from nianbao.errors import InputTooLarge, NianbaoError, NotAFile, NotAReport
 from nianbao.schema import Classification, Fragment, Report
 from nianbao.templates import load_template
 
@@ -36,15 +37,40 @@ def load(source, config: PipelineConfig) -> Document:
     elif isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and len(source) < 4096
                                       and Path(source).exists()):
         path = Path(source)
-        size = path.stat().st_size
-        if size > config.max_bytes:
-            raise InputTooLarge(f"{size} bytes is over the limit of {config.max_bytes}", source=path.name)
-        data, name = path.read_bytes(), path.name
+        data, name = read_file(path, config.max_bytes), path.name
     else:
         data, name = str(source).encode("utf-8"), "<text>"
     if len(data) > config.max_bytes:
         raise InputTooLarge(f"{len(data)} bytes is over the limit of {config.max_bytes}", source=name)
     return Document(source=name, data=data)
+
+
+def read_file(path: Path, max_bytes: int) -> bytes:
+    """A regular file's bytes, at most `max_bytes` + 1 read whatever `stat` says (`/dev/zero`,
+    a file growing while it is read); a FIFO or device is refused before it is opened, so that it
+    cannot hang the reader."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise NotAFile("no such file", source=str(path)) from None
+    except OSError as exc:  # a symlink loop, a name too long
+        raise NotAFile(f"cannot open ({exc.strerror or exc.__class__.__name__})", source=str(path)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise NotAFile("is a folder, not a file", source=str(path))
+    if not stat.S_ISREG(st.st_mode):
+        raise NotAFile("not a regular file (a FIFO, socket or device)", source=str(path))
+    if st.st_size > max_bytes:
+        raise InputTooLarge(f"{st.st_size} bytes is over the limit of {max_bytes}", source=path.name)
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except PermissionError:
+        raise NotAFile("permission denied", source=str(path)) from None
+    except OSError as exc:
+        raise NotAFile(f"cannot read ({exc.strerror or exc.__class__.__name__})", source=str(path)) from None
+    if len(data) > max_bytes:
+        raise InputTooLarge(f"over the limit of {max_bytes} bytes", source=path.name)
+    return data
 
 
 def read(doc: Document, config: PipelineConfig) -> None:

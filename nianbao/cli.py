@@ -54,26 +54,10 @@ def extract(
         cfg = load_config(config, engine=engine, ocr=ocr)
     except NianbaoError as exc:
         _fail(str(exc))
-    if not input.exists():
+    if not input.exists() and not input.is_symlink():
         _fail(f"[E001] {input}: no such file or folder")
     if input.is_dir():
-        files = sorted(p for p in input.iterdir() if p.is_file() and not p.name.startswith("."))
-        target = output or Path(f"{input.name}-{to}")
-        target.mkdir(parents=True, exist_ok=True)
-        failed = 0
-        for f in files:
-            try:
-                report = reconstruct(f, cfg)
-            except NianbaoError as exc:
-                failed += 1
-                sys.stderr.write(str(exc) + "\n")
-                continue
-            dest = target / f"{f.stem}.{to}"
-            tmp = dest.with_suffix(dest.suffix + ".part")
-            tmp.write_bytes(export([report], to))
-            tmp.replace(dest)  # atomic: a result is never half-written or written twice
-        err.print(f"{len(files) - failed}/{len(files)} reports written to {target}", highlight=False)
-        raise typer.Exit(0 if failed == 0 else 1)
+        _extract_folder(input, output, to, cfg)
     try:
         report = reconstruct(input, cfg)
     except NianbaoError as exc:
@@ -83,8 +67,55 @@ def extract(
         if to != "json":
             _fail(f"[E012] --to {to} writes binary or long output: give -o FILE")
         sys.stdout.write(data.decode("utf-8") + "\n")
-    else:
-        output.write_bytes(data)
+        return
+    if output.is_dir():  # a folder for one file: the result goes into it, named after the input
+        output = output / f"{input.stem}.{to}"
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(output, data)
+    except OSError as exc:
+        _fail(f"[E013] {output}: cannot write ({exc.strerror or exc.__class__.__name__})")
+
+
+def _write_atomic(dest: Path, data: bytes) -> None:
+    tmp = dest.with_name(dest.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(dest)  # a result is never half-written
+
+
+def _extract_folder(input: Path, output: Optional[Path], to: str, cfg) -> None:
+    from nianbao.inference.export import export
+    from nianbao.inference.pipeline import reconstruct
+
+    target = output or Path(f"{input.name}-{to}")
+    if target.exists() and not target.is_dir():
+        _fail(f"[E013] {target}: -o for a folder must be a folder, and this is a file")
+    if target.resolve() == input.resolve():
+        _fail(f"[E013] {target}: -o is the input folder; a rerun would read its own results as reports")
+    files = sorted(p for p in input.iterdir() if not p.name.startswith(".") and p.is_file())
+    skipped = sorted(p.name for p in input.iterdir() if p not in files)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(f"[E013] {target}: cannot make the folder ({exc.strerror or exc.__class__.__name__})")
+    # `report.txt` and `report.html` would both be `report.json`: such names keep their suffix.
+    stems = [f.stem for f in files]
+    failed = 0
+    for f in files:
+        name = f.stem if stems.count(f.stem) == 1 else f.name
+        try:
+            report = reconstruct(f, cfg)
+            _write_atomic(target / f"{name}.{to}", export([report], to))
+        except NianbaoError as exc:
+            failed += 1
+            sys.stderr.write(str(exc) + "\n")
+        except OSError as exc:
+            failed += 1
+            sys.stderr.write(f"[E013] {f.name}: {exc.strerror or exc.__class__.__name__}\n")
+    err.print(f"{len(files) - failed}/{len(files)} reports written to {target}"
+              + (f"; {len(skipped)} skipped (folders, dot-files, not regular files): {', '.join(skipped[:5])}"
+                 if skipped else ""), highlight=False)
+    raise typer.Exit(0 if failed == 0 else 1)
 
 
 @app.command()

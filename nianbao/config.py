@@ -32,7 +32,15 @@ def load_config(path: str | Path | None = None, **overrides) -> PipelineConfig:
     if path is None:
         raw = yaml.safe_load(resources.files("nianbao.configs").joinpath("pipeline.yaml").read_text("utf-8"))
     else:
-        raw = yaml.safe_load(Path(path).read_text("utf-8"))
+        try:
+            raw = yaml.safe_load(Path(path).read_text("utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read the config file ({exc.strerror or exc.__class__.__name__})",
+                              source=str(path)) from None
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"the config file is not valid YAML ({exc.__class__.__name__})", source=str(path)) from None
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError("the config file must be a mapping of option: value", source=str(path))
     raw = {**(raw or {}), **{k: v for k, v in overrides.items() if v is not None}}
     try:
         return PipelineConfig.model_validate(raw)

@@ -36,6 +36,13 @@ class InputTooLarge(NianbaoError):
     code = "E004"
 
 
+class NotAFile(NianbaoError):
+    """A path that is not a regular file one may read: missing, a folder, a FIFO or device, a
+    symlink loop, no permission."""
+
+    code = "E005"
+
+
 class ConfigError(NianbaoError):
     """A config file has an unknown key or a value outside the allowed ones."""
 

@@ -84,3 +84,50 @@ def test_evaluate_lists_differing_cells(seeds_dir, tmp_path):
     r = nianbao("evaluate", pred_dir, "--gold", seeds_dir / "gold")
     assert "active.licensing.decisions: predicted 218 gold 219" in r.stdout
     assert "0/1" in r.stdout
+
+
+def test_batch_keeps_both_results_of_one_name_and_refuses_its_own_folder(tmp_path, seeds_dir):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    text = (seeds_dir / f"{SEED}.txt").read_bytes()
+    (inp / "report.txt").write_bytes(text)
+    (inp / "report.md").write_bytes(text)
+    (inp / "sub").mkdir()
+    out = tmp_path / "out"
+    r = nianbao("extract", inp, "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["report.md.json", "report.txt.json"]
+    assert "1 skipped" in r.stderr and "sub" in r.stderr
+    r = nianbao("extract", inp, "-o", inp)
+    assert r.returncode == 2 and "[E013]" in r.stderr and "input folder" in r.stderr
+
+
+def test_output_paths_give_clear_errors_or_do_what_a_user_means(tmp_path, seeds_dir):
+    seed = seeds_dir / f"{SEED}.txt"
+    r = nianbao("extract", seed, "-o", tmp_path / "new" / "deeper" / "r.json")  # a missing folder is made
+    assert r.returncode == 0 and (tmp_path / "new" / "deeper" / "r.json").exists()
+    r = nianbao("extract", seed, "-o", tmp_path / "new")  # a folder for one file: the result goes into it
+    assert r.returncode == 0 and (tmp_path / "new" / f"{SEED}.json").exists()
+    r = nianbao("extract", seeds_dir, "-o", tmp_path / "new" / "deeper" / "r.json")  # a batch into a file
+    assert r.returncode == 2 and r.stderr.startswith("[E013]") and "Traceback" not in r.stderr
+
+
+def test_special_files_and_bad_configs_are_one_line_errors(tmp_path, seeds_dir):
+    import os
+
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    loop = tmp_path / "loop.txt"
+    loop.symlink_to(loop)
+    for path, message in [("/dev/zero", "not a regular file"), (fifo, "not a regular file"),
+                          (loop, "symbolic links")]:
+        r = nianbao("extract", path)
+        assert r.returncode == 2 and r.stderr.startswith("[E005]") and message in r.stderr, r.stderr
+    for body, message in [("- a list\n", "must be a mapping"), ("max_bytes: -1\n", "greater than 0"),
+                          ("engine: [\n", "not valid YAML")]:
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(body)
+        r = nianbao("extract", seeds_dir / f"{SEED}.txt", "--config", cfg)
+        assert r.returncode == 2 and r.stderr.startswith("[E010]") and message in r.stderr, r.stderr
+    r = nianbao("extract", seeds_dir / f"{SEED}.txt", "--config", tmp_path / "missing.yaml")
+    assert r.returncode == 2 and "[E010]" in r.stderr and "cannot read" in r.stderr
