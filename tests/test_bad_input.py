@@ -73,3 +73,13 @@ def test_truncated_report_says_what_is_missing(seeds_dir):
 
 def test_errors_share_a_base_class():
     assert issubclass(InputTooLarge, NianbaoError) and issubclass(NotAReport, NianbaoError)
+
+
+def test_deeply_nested_html_is_read_not_dropped(seeds_dir):
+    from nianbao.inference.readers.html import read_html
+
+    table = "<table><tr><td>规章</td><td>5</td></tr></table>"
+    deep = "<html><body>" + "<div>" * 300 + table + "</div>" * 300 + "</body></html>"
+    assert [f.text for f in read_html(deep, "x") if f.kind == "number"] == ["5"]
+    with pytest.raises(UnreadableInput, match="E002.*nested too deeply"):
+        read_html("<html><body>" + "<div>" * 20000 + table + "</body></html>", "x")

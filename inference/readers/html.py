@@ -84,13 +84,20 @@ def _span(v) -> int:
         return 1
 
 
+_PARSER = lxml.html.HTMLParser(huge_tree=True)
+
+
 def read_html(text: str, source: str) -> list[Fragment]:
     try:
-        root = lxml.html.document_fromstring(text)
+        # huge_tree: libxml2 otherwise drops, without a word, everything nested deeper than 255 levels
+        root = lxml.html.document_fromstring(text, parser=_PARSER)
     except Exception as exc:  # lxml raises several types for junk
         raise UnreadableInput(f"HTML could not be parsed ({exc.__class__.__name__})", source=source) from None
     w = _Walker()
-    w.walk(root)
+    try:
+        w.walk(root)
+    except RecursionError:
+        raise UnreadableInput("HTML nested too deeply to read (thousands of levels)", source=source) from None
     w.flush()
     return w.b.fragments
 
