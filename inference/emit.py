@@ -19,11 +19,16 @@ _REASONS = {
 }
 
 
+DEFAULT_CONFIDENCE = 0.5  # a cell the source lacks and no sum forces: 0 by default
+FORCED_CONFIDENCE = 0.9  # a cell the source lacks whose value the arithmetic forces
+
+
 def build_report(doc) -> Report:
     """`doc` is the pipeline's Document after the solve stage."""
     cls = doc.classification
     template = load_template(cls.format)
     cells, prov, amb = {}, {}, {}
+    incomplete: list[str] = []
     notes = list(cls.notes)
     inconsistent: list[str] = []
     for table in TABLES:
@@ -49,6 +54,8 @@ def build_report(doc) -> Report:
             else:
                 forced = v != 0
                 why = "the arithmetic forces it" if forced else "0 by default"
+                if not f:  # nothing printed: a default 0 is a guess, a forced value as good as its sum
+                    pos = dict(confidence=FORCED_CONFIDENCE if forced else DEFAULT_CONFIDENCE)
                 prov[key] = CellProvenance(method="inferred", reason=f"{_REASONS[s.kind]}; {why}", **pos)
                 if s.kind == "illegible" or forced:
                     shown = f"printed as {f.text!r}" if f else _REASONS[s.kind]
@@ -56,6 +63,7 @@ def build_report(doc) -> Report:
         empty_rows = sorted({k.rsplit(".", 1)[0] for k, s in sol.specs.items() if s.kind == "dropped"}
                             - {k.rsplit(".", 1)[0] for k, s in sol.specs.items() if s.kind != "dropped"})
         if empty_rows:
+            incomplete.append(table)
             notes.append("rows not found in the source (cells set by the arithmetic or 0): " + ", ".join(empty_rows))
         for k, alts in sol.ambiguous.items():
             amb[k] = [_num(a) for a in alts]
@@ -70,4 +78,4 @@ def build_report(doc) -> Report:
         notes.append("ambiguous cells: " + ", ".join(sorted(amb)))
     return Report(id=Path(doc.source).stem, source=doc.source, format=cls.format, cells=cells,
                   inconsistent=inconsistent, notes="; ".join(notes), provenance=prov, ambiguous=amb,
-                  missing_tables=missing, engine=cls.engine)
+                  missing_tables=missing, incomplete_tables=incomplete, engine=cls.engine)

@@ -87,6 +87,9 @@ class Report(BaseModel):
     provenance: dict[str, CellProvenance] = Field(default_factory=dict)
     ambiguous: dict[str, list[int | float]] = Field(default_factory=dict)
     missing_tables: list[str] = Field(default_factory=list)
+    # tables found with whole rows missing (a copy cut off inside the table): their cells are 0 or
+    # what the arithmetic forces, at low confidence
+    incomplete_tables: list[str] = Field(default_factory=list)
     engine: str = "heuristic"
 
     def gold(self) -> dict:

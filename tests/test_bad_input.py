@@ -68,6 +68,9 @@ def test_truncated_report_says_what_is_missing(seeds_dir):
     assert not any(k.startswith("appeals.") for k in report.cells)
     assert "tables not found: appeals" in report.notes
     assert "requests.carried_forward" in report.notes  # rows that were cut off are named
+    assert report.incomplete_tables == ["requests"]
+    cut_off = report.provenance["requests.carried_forward.total"]
+    assert cut_off.method == "inferred" and cut_off.confidence < 1.0
     assert report.cells["active.licensing.decisions"] == 219
 
 
