@@ -86,3 +86,11 @@ def test_deeply_nested_html_is_read_not_dropped(seeds_dir):
     assert [f.text for f in read_html(deep, "x") if f.kind == "number"] == ["5"]
     with pytest.raises(UnreadableInput, match="E002.*nested too deeply"):
         read_html("<html><body>" + "<div>" * 20000 + table + "</body></html>", "x")
+
+
+def test_one_corrupt_byte_in_a_utf8_report_loses_only_that_spot(seeds_dir):
+    data = bytearray((seeds_dir / "002_ccc308153d6aceb0.txt").read_bytes())
+    at = data.index("一、总体情况".encode("utf-8")) if "一、总体情况".encode("utf-8") in data else 10
+    data[at] = 0xFF  # not UTF-8, and GB18030 cannot read the rest either
+    gold = reconstruct(seeds_dir / "002_ccc308153d6aceb0.txt").cells
+    assert reconstruct(bytes(data)).cells == gold

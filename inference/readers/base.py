@@ -53,7 +53,7 @@ def decode(data: bytes, source: str) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = _try(data, "utf-16")
     else:
-        text = _try(data, "utf-8") or _try(data, "gb18030")
+        text = _try(data, "utf-8") or _try(data, "gb18030") or _nearly_utf8(data)
     if text is None:
         raise UnreadableInput("unknown text encoding (tried UTF-8, UTF-16 with BOM and GB18030)", source=source)
     if len(_CONTROL.findall(text[:20000])) > max(8, len(text[:20000]) // 200):
@@ -61,6 +61,17 @@ def decode(data: bytes, source: str) -> str:
     if not re.search(r"[\u4e00-\u9fff]", text):
         raise UnreadableInput("no Chinese text found: unknown encoding or not a report", source=source)
     return text
+
+
+REPLACED_SHARE = 0.001  # UTF-8 with at most this share of bad bytes is a damaged UTF-8 file, not another encoding
+
+
+def _nearly_utf8(data: bytes) -> str | None:
+    """A UTF-8 report with a corrupt byte or two (a bad sector, a cut multi-byte character): the
+    bad bytes become U+FFFD, which no label or number holds, so only that spot is lost."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    return text if bad <= max(2, REPLACED_SHARE * len(text)) else None
 
 
 def _try(data: bytes, encoding: str) -> str | None:
