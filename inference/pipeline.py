@@ -1,6 +1,7 @@
 """read → classify → solve → emit, as a short list of stages over one document."""
 from __future__ import annotations
 
+import re
 import stat
 import time
 from dataclasses import dataclass, field
@@ -38,11 +39,18 @@ def load(source, config: PipelineConfig) -> Document:
                                       and Path(source).exists()):
         path = Path(source)
         data, name = read_file(path, config.max_bytes), path.name
+    elif isinstance(source, str) and _LOOKS_LIKE_PATH.match(source):
+        # A short string with no Chinese that ends like a file name names a file that is not there;
+        # reading it as a report would only end in a puzzling E003.
+        raise NotAFile("no such file (to read a report's text, pass it with text=...)", source=source)
     else:
         data, name = str(source).encode("utf-8"), "<text>"
     if len(data) > config.max_bytes:
         raise InputTooLarge(f"{len(data)} bytes is over the limit of {config.max_bytes}", source=name)
     return Document(source=name, data=data)
+
+
+_LOOKS_LIKE_PATH = re.compile(r"^[^\n\u4e00-\u9fff]{0,1000}\.[A-Za-z0-9]{1,5}$")
 
 
 def read_file(path: Path, max_bytes: int) -> bytes:
@@ -100,11 +108,14 @@ def emit(doc: Document, config: PipelineConfig) -> None:
 STAGES = [read, classify_stage, solve, emit]
 
 
-def run(source, config: PipelineConfig | None = None, *, engine: str | None = None) -> Document:
+def run(source=None, config: PipelineConfig | None = None, *, engine: str | None = None,
+        text: str | None = None) -> Document:
     config = config or load_config(engine=engine)
     if engine:
         config = config.model_copy(update={"engine": engine})
-    doc = load(source, config)
+    if (source is None) == (text is None):
+        raise TypeError("give a path (or bytes) or text=..., not both")
+    doc = load(source, config) if text is None else load(text.encode("utf-8"), config)
     for stage in STAGES:
         t0 = time.perf_counter()
         stage(doc, config)
@@ -112,9 +123,11 @@ def run(source, config: PipelineConfig | None = None, *, engine: str | None = No
     return doc
 
 
-def reconstruct(source, config: PipelineConfig | None = None, *, engine: str | None = None) -> Report:
-    """Reconstruct one report from a path, bytes or text. Raises a NianbaoError on bad input."""
-    return run(source, config, engine=engine).report
+def reconstruct(source=None, config: PipelineConfig | None = None, *, engine: str | None = None,
+                text: str | None = None) -> Report:
+    """Reconstruct one report from a path (or bytes), or from its text with `text=`. Raises a
+    NianbaoError on bad input."""
+    return run(source, config, engine=engine, text=text).report
 
 
 __all__ = ["reconstruct", "run", "STAGES", "NianbaoError"]

@@ -13,11 +13,12 @@ if (_root / "pyproject.toml").exists() and (_root / "inference" / "__init__.py")
     __path__.append(str(_root))  # noqa: F821
 
 
-def reconstruct(source, config=None, *, engine=None) -> Report:
-    """Reconstruct one report from a path, bytes or text (see `nianbao.inference.pipeline`)."""
+def reconstruct(source=None, config=None, *, engine=None, text=None) -> Report:
+    """Reconstruct one report from a path (or bytes), or from its text with `text=`
+    (see `nianbao.inference.pipeline`)."""
     from nianbao.inference.pipeline import reconstruct as _reconstruct
 
-    return _reconstruct(source, config, engine=engine)
+    return _reconstruct(source, config, engine=engine, text=text)
 
 
 __all__ = ["reconstruct", "Report", "NianbaoError", "__version__"]

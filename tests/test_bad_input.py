@@ -94,3 +94,14 @@ def test_one_corrupt_byte_in_a_utf8_report_loses_only_that_spot(seeds_dir):
     data[at] = 0xFF  # not UTF-8, and GB18030 cannot read the rest either
     gold = reconstruct(seeds_dir / "002_ccc308153d6aceb0.txt").cells
     assert reconstruct(bytes(data)).cells == gold
+
+
+def test_python_api_separates_paths_from_text(tmp_path, seeds_dir):
+    from nianbao.errors import NotAFile
+
+    with pytest.raises(NotAFile, match="E005.*no such file"):
+        reconstruct("missing.txt")
+    with pytest.raises(NotAFile, match="E005.*folder"):
+        reconstruct(tmp_path)
+    text = (seeds_dir / "002_ccc308153d6aceb0.txt").read_text("utf-8")
+    assert reconstruct(text=text).cells == reconstruct(seeds_dir / "002_ccc308153d6aceb0.txt").cells
