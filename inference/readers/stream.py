@@ -89,6 +89,11 @@ def is_stream(line: str) -> bool:
     return glued >= MIN_LABELS
 
 
+def _valued(after: str) -> bool:
+    after = after.lstrip()
+    return after[:1].isdigit() or (after[:1] in "/-—－–无" and after[1:2].isdigit())
+
+
 def cut_stream(line: str) -> list[str]:
     """One long glued line → rows. Narrative chunks (between sentence ends, naming fewer than
     MIN_LABELS table labels) are kept whole."""
@@ -103,7 +108,8 @@ def cut_stream(line: str) -> list[str]:
         hits = list(_label_pattern().finditer(norm))
         # A table chunk has labels with numbers right after them; a list of section names in the
         # preamble (`全文包括总体情况、主动公开政府信息情况、…`) has none.
-        valued = sum(norm[h.end() : h.end() + 1].isdigit() for h in hits)
+        # A zero mark (`/`, `-`, `无`) or a stray space may stand between a label and its numbers.
+        valued = sum(_valued(norm[h.end() : h.end() + 4]) for h in hits)
         if len(hits) < MIN_LABELS or valued < 1:
             out.append(chunk)
             continue
