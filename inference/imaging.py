@@ -29,7 +29,7 @@ def image_kind(data: bytes) -> str | None:
     return None
 
 
-def _cv2():
+def opencv():
     return require("cv2", "ocr", "Reading scans")
 
 
@@ -68,7 +68,7 @@ def clean(img: np.ndarray) -> np.ndarray:
     by a blurred background flattens a phone photo's shadow; a 3×3 median takes out isolated dots
     without thinning strokes at 100–200 dpi.
     """
-    cv2 = _cv2()
+    cv2 = opencv()
     if img.ndim == 3:
         b, g, r = cv2.split(img)
         # Where a pixel is much redder than it is green, it is seal ink: take the red channel there.
@@ -103,7 +103,7 @@ class Grid:
 
 def find_grid(img: np.ndarray) -> Grid:
     """Long horizontal and vertical strokes (morphological opening with line-shaped kernels)."""
-    cv2 = _cv2()
+    cv2 = opencv()
     grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
     ink = cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 25, 15)
     h, w = ink.shape
@@ -127,7 +127,7 @@ def _peaks(profile: np.ndarray, min_len: int) -> list[float]:
 def estimate_skew(img: np.ndarray, max_degrees: float = 4.0, step: float = 0.2) -> float:
     """The rotation (degrees) that makes text rows and rules most horizontal: the angle whose
     horizontal ink profile is sharpest, searched on a downscaled page (a few ms per angle)."""
-    cv2 = _cv2()
+    cv2 = opencv()
     grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
     scale = 800 / max(grey.shape)
     small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else grey
@@ -141,13 +141,19 @@ def estimate_skew(img: np.ndarray, max_degrees: float = 4.0, step: float = 0.2) 
         prof = rot.sum(axis=1).astype(np.float64)
         return float(np.sum(np.diff(prof) ** 2))
 
-    coarse = max(np.arange(-max_degrees, max_degrees + 1e-9, 1.0), key=sharpness)
-    fine = max(np.arange(coarse - 1.0, coarse + 1.0 + 1e-9, step), key=sharpness)
+    if not ink.any():
+        return 0.0
+
+    def score(deg: float):  # ties (a page with little ink) go to the smallest turn
+        return sharpness(deg), -abs(deg)
+
+    coarse = max(np.arange(-max_degrees, max_degrees + 1e-9, 1.0), key=score)
+    fine = max(np.arange(coarse - 1.0, coarse + 1.0 + 1e-9, step), key=score)
     return float(fine)
 
 
 def rotate(img: np.ndarray, degrees: float) -> np.ndarray:
-    cv2 = _cv2()
+    cv2 = opencv()
     if abs(degrees) < 0.05:
         return img
     h, w = img.shape[:2]

@@ -78,7 +78,7 @@ def normalise(text: str, width: float, height: float) -> str:
 
 
 def _pad(crop: np.ndarray) -> np.ndarray:
-    cv2 = imaging._cv2()
+    cv2 = imaging.opencv()
     h = crop.shape[0]
     return cv2.copyMakeBorder(crop, int(h * PAD_Y), int(h * PAD_Y), int(h * PAD_X), int(h * PAD_X),
                               cv2.BORDER_REPLICATE)
