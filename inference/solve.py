@@ -23,6 +23,8 @@ W_SPLIT = 0.2  # each extra cell a glued digit run is split into
 W_LINE_SPLIT = 0.3  # rows printed on several lines: a line's numbers put in two rows
 W_CLOSES = 2.0  # a reading whose printed numbers make the row add up, blanks as 0: the arithmetic's word
 KEEP_MARGIN = 2.2  # readings this far below a row's best are dropped before CP-SAT (W_CLOSES + a little)
+W_LENGTH = 0.01  # per squared digit count of each piece of a cut run
+W_ZERO = 0.1  # per piece that is a 0: most cells are
 W_CUT = 0.1  # a learned cut prior: cost per nat of the engine's probability of a run's cuts
 CUT_P_FLOOR = 0.005
 MAX_HYPOTHESES = 2000
@@ -67,6 +69,18 @@ def _value(f: Fragment, money: bool, money_unit: str) -> Decimal:
     if money and unit == "元":
         v = v / Decimal(10000)
     return v
+
+
+def _size_cost(piece: str, money: bool) -> int:
+    """How unlikely a cut piece's size is: a count's chance falls faster than its digits grow
+    (so a row's counts are of like size), and an amount in 万元 is most often hundreds."""
+    if piece == "0":
+        return 0
+    n = len(piece.lstrip("-").partition(".")[0])
+    return (n - MONEY_DIGITS) ** 2 if money else n * n
+
+
+MONEY_DIGITS = 3
 
 
 def _splits(digits: str, parts: int):
@@ -257,9 +271,13 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
                 pieces[-1] += dot + frac  # decimals belong to the last cell of the run
                 if dot and row_keys[start + w - 1] not in money:
                     continue
-                # Plausibility where the arithmetic cannot tell: most cells are 0, and digits
-                # sit in later columns (totals, in-force counts) first.
-                plaus = 0.001 * sum(len(p) * (w - i) for i, p in enumerate(pieces)) - 0.01 * pieces.count("0")
+                # Plausibility where the arithmetic cannot tell: most cells are 0; the cells of one
+                # row are of like size (a count's chance falls faster than its digits grow, so
+                # 22|45|48 beats 2|2|4548); then digits sit in later columns (totals, in-force
+                # counts) first.
+                plaus = (W_LENGTH * sum(_size_cost(p, row_keys[start + i] in money) for i, p in enumerate(pieces))
+                         - W_ZERO * pieces.count("0")
+                         + 0.001 * sum(len(p) * (w - i) for i, p in enumerate(pieces)))
                 specs = []
                 for i, p in enumerate(pieces):
                     v = Decimal(p)

@@ -51,6 +51,19 @@ def test_glued_run_in_active_table_is_ambiguous(seeds_dir):
     assert "glued" in report.provenance["active.regulations.issued"].reason
 
 
+def test_glued_active_run_is_cut_into_cells_of_like_size_and_zeros(seeds_dir):
+    # No arithmetic binds the active table: the cut is the likeliest by size (a count's chance
+    # falls faster than its digits grow; zeros are the commonest value), and it stays a doubt.
+    def cut(glued):
+        report = reconstruct(seed_text(seeds_dir).replace("规章 | 0 | 0 | 0 |", "规章" + glued), engine="heuristic")
+        assert "active.regulations.in_force" in report.ambiguous
+        return [report.cells[f"active.regulations.{c}"] for c in ("issued", "repealed", "in_force")]
+
+    assert cut("224548") == [22, 45, 48]  # not 2|2|4548
+    assert cut("601893") == [6, 0, 1893]  # a zero beats like sizes
+    assert cut("3025") == [3, 0, 25]
+
+
 def test_glued_run_in_requests_is_decided_by_the_arithmetic(seeds_dir):
     text = seed_text(seeds_dir, "000_da14f1a2f0dce168.txt").replace(
         "一、本年新收政府信息公开申请数量 | 2 | 0 | 0 | 0 | 0 | 0 | 2 |", "一、本年新收政府信息公开申请数量 20 0 0 0 02")
