@@ -7,6 +7,7 @@ choice with the arithmetic.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from nianbao.schema import Candidate, Classification, Fragment
@@ -61,9 +62,12 @@ class HeuristicEngine:
             illegible |= ill
             if any(rows_out.values()):
                 found.append(region.table)
-                at = column_at(rows_out, template, region.table, v)
+                at = column_at(rows_out, template, region.table, v, frags)
                 table = template.tables[region.table]
-                for r, fs in rows_out.items():
+                if table.unlabelled_rows:
+                    names = [c for r in table.rows_for(v) for c in table.row_columns(r)]
+                    columns.update({fid: names[j] for fid, j in at.items()})
+                for r, fs in ([] if table.unlabelled_rows else rows_out.items()):
                     names = table.row_columns(table.rows_for(v)[r])
                     columns.update({f.id: names[at[f.id]] for f in fs if f.id in at})
                 cands += row_candidates(rows_out, template, region.table, v, at)
@@ -260,34 +264,86 @@ def _row_rules(template: Template, table: str, rows, variant) -> dict[int, tuple
 W_OFF_COLUMN = 0.6  # a token placed in another column than the one it stands under
 
 
-def column_at(assigned, template: Template, table: str, variant: str | None) -> dict[int, int]:
+def _centre(f: Fragment) -> float:
+    return (f.bbox[0] + f.bbox[2]) / 2
+
+
+def _words(f: Fragment) -> list[tuple[float, float]]:
+    """The horizontal extents of a label's space-separated words (an aligned text line is one
+    fragment; its characters are evenly spaced)."""
+    x0, x1 = f.bbox[0], f.bbox[2]
+    step = (x1 - x0) / max(1, len(f.text))
+    return [(x0 + m.start() * step, x0 + m.end() * step) for m in re.finditer(r"\S+", f.text)]
+
+
+def header_columns(frags: list[Fragment], n: int) -> dict[int, int]:
+    """Number id → column for a table printed as one line of numbers under a header (appeals):
+    the header's cell titles, however wrapped (`结/果/维/持` down a narrow column), stand over their
+    columns, so their positions are the columns' when they come to exactly one per column. Titles
+    over several columns (行政复议, 复议后起诉) are wider than a cell and left out."""
+    nums = [f for f in frags if f.kind == "number" and f.bbox]
+    if not nums or len({f.line for f in nums}) != 1:
+        return {}
+    line, page = nums[0].line, nums[0].page
+    # A word among the numbers (撤销) is a cell too.
+    nums = [f for f in frags if f.line == line and f.bbox and (f.kind == "number" or len(f.text) <= 6)]
+    head = [w for f in frags if f.kind == "label" and f.bbox and f.line < line and f.page == page
+            for w in _words(f)]
+    if len(head) < n:
+        return {}
+    widths = sorted(b - a for a, b in head)
+    cell = widths[len(widths) // 2]
+    xs = sorted((a + b) / 2 for a, b in head if b - a <= 1.5 * cell)
+    clusters: list[list[float]] = []
+    for x in xs:
+        if clusters and x - clusters[-1][-1] <= 0.25 * cell:
+            clusters[-1].append(x)
+        else:
+            clusters.append([x])
+    if len(clusters) != n:
+        return {}
+    mid = [sum(c) / len(c) for c in clusters]
+    gap = min(b - a for a, b in zip(mid, mid[1:]))
+    cols = []
+    for f in nums:
+        j = min(range(n), key=lambda j: abs(_centre(f) - mid[j]))
+        if abs(_centre(f) - mid[j]) >= gap / 3:
+            return {}
+        cols.append(j)
+    if cols != sorted(set(cols)):
+        return {}
+    return {f.id: j for f, j in zip(nums, cols)}
+
+
+def column_at(assigned, template: Template, table: str, variant: str | None,
+              frags: list[Fragment] | None = None) -> dict[int, int]:
     """Fragment id → the column it stands under, where positions are known (PDF word boxes,
     column-aligned `-layout` text). Rows that print every cell give each column's offset from the
-    row's last cell (a converter may shift a whole line, never its cells against each other); a
-    row with blank cells whose tokens all fall on those offsets, its last token in the last
-    column, gets its columns from them."""
+    row's last cell and where that last cell stands. A converter may shift a whole line (a CJK
+    label before the numbers moves them), never its cells against each other, so a row with blank
+    cells is laid on the columns at the shift that fits its tokens, the smallest such shift first."""
     t = template.tables[table]
     rows = t.rows_for(variant)
     if t.unlabelled_rows:
-        return {}
-
-    def centre(f):
-        return (f.bbox[0] + f.bbox[2]) / 2
+        return header_columns(frags or [], len([c for r in rows for c in t.row_columns(r)]))
 
     # Offsets are learned from full rows of one width (the table's widest kind of row that
     # prints every cell); rows of another width have other columns.
     by_width: dict[int, dict[int, list[float]]] = {}
+    last_at: dict[int, list[float]] = {}
     for r, frags in assigned.items():
         vals = [f for f in frags if f.kind == "number"]
         n = len(t.row_columns(rows[r]))
         if n > 1 and len(vals) == n == len(frags) and all(f.bbox for f in vals) and len({f.line for f in vals}) == 1:
             for j, f in enumerate(vals):
-                by_width.setdefault(n, {}).setdefault(j, []).append(centre(f) - centre(vals[-1]))
+                by_width.setdefault(n, {}).setdefault(j, []).append(_centre(f) - _centre(vals[-1]))
+            last_at.setdefault(n, []).append(_centre(vals[-1]))
     if not by_width:
         return {}
     width = max(by_width, key=lambda n: (len(by_width[n][0]), n))
     offsets = by_width[width]
-    mid = {j: sorted(v)[len(v) // 2] for j, v in offsets.items()}
+    ref = sorted(last_at[width])[len(last_at[width]) // 2]
+    mid = {j: ref + sorted(v)[len(v) // 2] for j, v in offsets.items()}
     xs = sorted(mid.values())
     gap = min(b - a for a, b in zip(xs, xs[1:]))
     if gap <= 0:
@@ -298,13 +354,19 @@ def column_at(assigned, template: Template, table: str, variant: str | None) -> 
         if len(t.row_columns(rows[r])) != width or not vals or len(vals) >= width or len(vals) != len(frags) \
                 or not all(f.bbox for f in vals) or len({f.line for f in vals}) != 1:
             continue
-        cols = []
-        for f in vals:
-            d = centre(f) - centre(vals[-1])
-            j, dist = min(((j, abs(d - c)) for j, c in mid.items()), key=lambda jd: jd[1])
-            cols.append(j if dist < gap / 2 else None)
-        if None not in cols and cols == sorted(set(cols)):
-            out.update({f.id: j for f, j in zip(vals, cols)})
+        best = None
+        for shift in {_centre(f) - c for f in vals for c in mid.values()}:
+            cols, worst = [], 0.0
+            for f in vals:
+                j, dist = min(((j, abs(_centre(f) - shift - c)) for j, c in mid.items()), key=lambda jd: jd[1])
+                cols.append(j)
+                worst = max(worst, dist)
+            if worst < gap / 3 and cols == sorted(set(cols)):
+                score = (worst + 0.5 * abs(shift)) / gap
+                if best is None or score < best[0]:
+                    best = (score, cols)
+        if best is not None:
+            out.update({f.id: j for f, j in zip(vals, best[1])})
     return out
 
 
@@ -319,7 +381,8 @@ def row_candidates(assigned, template: Template, table: str, variant: str | None
     if t.unlabelled_rows:  # one printed line of numbers: positions count across the rows
         keys = [f"{table}.{r.key}.{c}" for r in rows for c in t.row_columns(r)]
         frags = [f for r in sorted(assigned) for f in assigned[r]]
-        return [Candidate(f.id, keys[j], 1.0 - 0.05 * (j - p)) for p, f in enumerate(frags)
+        return [Candidate(f.id, keys[j], (1.0 if j == at[f.id] else 1.0 - 0.05 * (j - p) - W_OFF_COLUMN)
+                          if f.id in at else 1.0 - 0.05 * (j - p)) for p, f in enumerate(frags)
                 for j in range(p, len(keys))]
     for r, frags in assigned.items():
         cols = t.row_columns(rows[r])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from ortools.sat.python import cp_model
@@ -301,9 +301,9 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
         f = tokens[p]
         if f.id in optional:  # padding, not a cell
             rec(p + 1, col, acc, score)
-        for start in (range(col, col + 1) if full_cover else range(col, c - (m - p - 1 - n_optional_after[p]))):
-            if start >= c:
-                break
+        starts = range(col, col + 1) if full_cover else range(col, c - (m - p - 1 - n_optional_after[p]))
+        # Likeliest columns first: a wide row's placements outnumber MAX_HYPOTHESES.
+        for start in sorted((j for j in starts if j < c), key=lambda j: -cand.get((f.id, row_keys[j]), -1.0)):
             s = cand.get((f.id, row_keys[start]))
             if s is None:
                 continue
@@ -359,7 +359,9 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
             best_row[c.fragment] = (c.score, row)
     tokens_by_row: dict[str, list[Fragment]] = {}
     for fid, (_, row) in sorted(best_row.items()):
-        tokens_by_row.setdefault(row, []).append(by_id[fid])
+        f = by_id[fid]
+        # A token that stands under one column (its position says so) is that one cell, not a run.
+        tokens_by_row.setdefault(row, []).append(replace(f, glued=False) if fid in cls.columns and f.glued else f)
     money = {f"{table}.{r.key}.{col}" for r in t.rows for col in t.row_columns(r) if t.column(col).money}
     opt = frozenset(cls.optional)
     signed = frozenset(f"{table}.{r.key}.{col}" for r in t.rows for col in t.row_columns(r) if t.column(col).signed)

@@ -217,3 +217,46 @@ def test_a_crawl_broken_only_between_tables_is_still_cut_into_rows():
     gold = gold_json(truth, "x", "x")["cells"]
     wrong = [k for k, v in gold.items() if abs(float(report.cells[k]) - float(v)) > 1e-6]
     assert all(k.startswith("active.") and k in report.ambiguous for k in wrong), wrong
+
+
+def _layout_appeals(cells: list[str]) -> str:
+    """The appeals table as `pdftotext -layout` prints a narrow-column header: each title wrapped
+    one character a line, standing over its column, and the zeros printed blank."""
+    titles = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"] * 3
+    xs = [11 + 5 * j for j in range(15)]
+    lines = ["四、政府信息公开行政复议、行政诉讼情况", " " * 15 + "行政复议" + " " * 30 + "行政诉讼"]
+    for i in range(4):
+        row = [" "] * 90
+        for x, t in zip(xs, titles):
+            if i < len(t):
+                row[x] = t[i]
+        lines.append("".join(row).rstrip())
+    row = [" "] * 90
+    for x, c in zip(xs, cells):
+        row[x : x + len(c)] = c
+    lines.append("".join(row).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def test_layout_appeals_numbers_go_under_their_header_titles():
+    cells = ["2", "", "89", "", "91", "", "", "2", "", "2", "105", "27", "1", "", "133"]
+    report = reconstruct(_layout_appeals(cells).encode(), engine="heuristic")
+    keys = [f"appeals.{r}.{c}" for r in ("review", "suit_direct", "suit_after_review")
+            for c in ("upheld", "corrected", "other", "pending", "total")]
+    # The sums alone cannot tell 89 from a 结果纠正 or a 其他结果: where it stands can.
+    assert [report.cells[k] for k in keys] == [int(c or 0) for c in cells]
+
+
+def test_layout_row_with_one_number_stands_under_its_column_not_the_last():
+    text = "\n".join([
+        "二、主动公开政府信息情况", "第二十条第（一）项",
+        "                           本年制发 本年废止 现行有效",
+        "                   信息内容",
+        "                            件数   件数   件数",
+        "                   规章               86",
+        "                   行政规范性",
+        "                             0      457     0",
+        "                   文件", "第二十条第（五）项", "信息内容  本年处理决定数量", "行政许可  5", ""])
+    report = reconstruct(text.encode(), engine="heuristic")
+    assert [report.cells[f"active.normative_documents.{c}"] for c in ("issued", "repealed", "in_force")] == [0, 457, 0]
+    assert [report.cells[f"active.regulations.{c}"] for c in ("issued", "repealed", "in_force")] == [0, 86, 0]

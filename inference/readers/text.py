@@ -2,9 +2,7 @@
 flattened text where a text layer glued cells together, with page chrome mixed in."""
 from __future__ import annotations
 
-import itertools
 import re
-import unicodedata
 
 from nianbao.schema import Fragment
 from nianbao.text import nfkc
@@ -73,10 +71,12 @@ _ALIGNED = re.compile(r"\S\s{2,}\S")
 
 
 def _place(frags: list[Fragment], raw: str) -> None:
-    """Give each token of an aligned line its horizontal extent, in display columns (a CJK
-    character is two), as a bbox: the same evidence a PDF's word boxes give."""
+    """Give each token of an aligned line its horizontal extent, in characters, as a bbox: the
+    same evidence a PDF's word boxes give. Characters, not display columns: a layout converter
+    puts one character per grid cell whatever its width, so a CJK label before the numbers would
+    otherwise push them a column to the right."""
     line = nfkc(raw.rstrip("\r\n"))
-    x = [0, *itertools.accumulate(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)]
+    x = range(len(line) + 1)
     cursor = 0
     for f in frags:
         at = line.find(f.text, cursor) if f.text else -1
