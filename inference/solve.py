@@ -284,7 +284,8 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
                     if row_keys[start + i] in money and (f.unit or money_unit) == "元":
                         v = v / Decimal(10000)
                     specs.append(Spec("split", v, f, f"{f.text} split as {'|'.join(pieces)}{by}"))
-                yield w, specs, learned(f, pieces, W_SPLIT * (w - 1) + plaus)
+                # The size prior holds for learned cuts too: the engine saw one sample of sizes.
+                yield w, specs, learned(f, pieces, W_SPLIT * (w - 1) + plaus) + (plaus if f.id in cuts else 0.0)
 
     def rec(p: int, col: int, acc: dict[str, Spec], score: float):
         if len(out) >= MAX_HYPOTHESES:
