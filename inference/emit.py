@@ -7,6 +7,8 @@ from pathlib import Path
 from nianbao.schema import CellProvenance, Report
 from nianbao.templates import TABLES, load_template
 
+from .meta import report_meta
+
 
 def _num(v: Decimal) -> int | float:
     return int(v) if v == v.to_integral_value() else float(v)
@@ -76,6 +78,7 @@ def build_report(doc) -> Report:
         notes.append("the printed numbers break: " + ", ".join(inconsistent))
     if amb:
         notes.append("ambiguous cells: " + ", ".join(sorted(amb)))
-    return Report(id=Path(doc.source).stem, source=doc.source, format=cls.format, cells=cells,
+    body, year = report_meta(doc.fragments)
+    return Report(id=Path(doc.source).stem, body=body, year=year, source=doc.source, format=cls.format, cells=cells,
                   inconsistent=inconsistent, notes="; ".join(notes), provenance=prov, ambiguous=amb,
                   missing_tables=missing, incomplete_tables=incomplete, engine=cls.engine)

@@ -119,6 +119,86 @@ def _extract_folder(input: Path, output: Optional[Path], to: str, cfg) -> None:
 
 
 @app.command()
+def batch(
+    input: Path = typer.Argument(..., help="Folder of reports, searched recursively."),
+    output: Path = typer.Argument(..., help="Results folder: mirrors INPUT (a/b/report.pdf → a/b/report.json)."),
+    workers: int = typer.Option(0, "--workers", help="Parallel workers (0: one per core)."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run on Ray: a cluster address, or 'auto' (the running "
+                                                         "cluster, else a local one)."),
+    to: str = typer.Option("json", "--to", help="Formats besides JSON, comma-separated: json,csv,xlsx,parquet"),
+    engine: str = typer.Option("auto", "--engine", help="auto | heuristic | model"),
+    ocr: Optional[str] = typer.Option(None, "--ocr", help="auto | always | never; default: the config's"),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Rerun files that failed in an earlier run."),
+    config: Optional[Path] = typer.Option(None, "--config", help="A pipeline YAML (see configs/pipeline.yaml)."),
+):
+    """Reconstruct every report under INPUT into OUTPUT, resumably: what the journal in OUTPUT says
+    is done (same content, same pipeline version) is skipped; each failure is recorded with its
+    numbered error; cells.parquet / cells.csv hold every cell of the batch; summary.json the counts."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from nianbao.config import load_config
+    from nianbao.inference.batch import BatchOptions, run_batch
+
+    formats = [f.strip() for f in to.split(",") if f.strip()]
+    for f in formats:
+        _choice(f, FORMATS, "to")
+    _choice(engine, ENGINES, "engine")
+    if ocr is not None:
+        _choice(ocr, OCR_MODES, "ocr")
+    try:
+        cfg = load_config(config, engine=engine, ocr=ocr)
+        options = BatchOptions(workers=workers, formats=formats, ray=ray, retry_failed=retry_failed)
+    except NianbaoError as exc:
+        _fail(str(exc))
+    if not input.is_dir():
+        _fail(f"[E005] {input}: not a folder (for one file use `nianbao extract`)")
+    if output.exists() and not output.is_dir():
+        _fail(f"[E013] {output}: the results folder is a file")
+    if output.resolve() == input.resolve():
+        _fail(f"[E013] {output}: the results folder is the input folder; give another (it may be inside it)")
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
+    with Progress(*columns, console=err, transient=False) as bar:
+        t0 = [0.0]
+
+        def progress(total: int):
+            import time
+
+            task = bar.add_task("reports", total=total, rate="")
+            t0[0] = time.perf_counter()
+
+            def tick(o):
+                bar.advance(task)
+                done = bar.tasks[task].completed
+                el = time.perf_counter() - t0[0]
+                bar.update(task, rate=f"{done / el:.1f} files/s" if el > 0 else "")
+                if o.status == "failed":
+                    bar.console.print(o.message, highlight=False, markup=False)
+
+            return tick
+
+        try:
+            result = run_batch(input, output, cfg, options, progress=progress)
+        except NianbaoError as exc:
+            _fail(str(exc))
+        except OSError as exc:
+            _fail(f"[E013] {output}: {exc.strerror or exc.__class__.__name__}")
+    s = result.summary()
+    t = Table(title=f"nianbao batch → {output}")
+    for c in ("files", "done", "skipped", "copied", "failed", "inconsistent", "ambiguous", "s/file"):
+        t.add_column(c, justify="right")
+    t.add_row(*(str(s[k]) for k in ("files", "done", "skipped", "copied", "failed", "inconsistent", "ambiguous")),
+              "–" if s["seconds_per_file"] is None else f"{s['seconds_per_file']:.2f}")
+    out.print(t)
+    if s["failed_by_code"]:
+        out.print("failed by error: " + ", ".join(f"{k} × {v}" for k, v in s["failed_by_code"].items()), highlight=False)
+    if s["not_inputs"]:
+        out.print(f"{len(s['not_inputs'])} files were not inputs (see summary.json), e.g. "
+                  + ", ".join(f"{x['path']} ({x['why']})" for x in s["not_inputs"][:3]), highlight=False)
+    raise typer.Exit(0 if s["failed"] == 0 else 1)
+
+
+@app.command()
 def evaluate(
     pred_or_input_dir: Path = typer.Argument(..., help="Labelled case folders (<set>/<case>/input.* + gold.json), "
                                                    "a synthetic dataset, or predicted JSON / inputs beside --gold."),

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 
 from .errors import ConfigError
 
@@ -26,6 +26,7 @@ class PipelineConfig(BaseModel):
     max_pages: PositiveInt = 1000  # a longer PDF is refused
     max_ocr_pages: PositiveInt = 40  # pages OCR'd in full at most (table pages are chosen first)
     max_image_pixels: PositiveInt = 80_000_000  # larger images are refused before decoding
+    file_timeout_s: PositiveFloat = 600  # batch and service: one file's time limit (its worker is then replaced)
 
 
 def load_config(path: str | Path | None = None, **overrides) -> PipelineConfig:

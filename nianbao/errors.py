@@ -49,6 +49,28 @@ class ConfigError(NianbaoError):
     code = "E010"
 
 
+class TimedOut(NianbaoError):
+    """A file ran past `file_timeout_s` in a batch or a service request; its worker was replaced."""
+
+    code = "E040"
+
+
+class WorkerDied(NianbaoError):
+    """The process working on a file died (killed for memory, a crash in a native library)."""
+
+    code = "E041"
+
+
+class OutOfMemory(NianbaoError):
+    code = "E042"
+
+
+class InternalError(NianbaoError):
+    """A bug met on one file: reported with the file, never stopping a batch."""
+
+    code = "E099"
+
+
 class MissingExtra(NianbaoError):
     """An optional heavy dependency is not installed."""
 

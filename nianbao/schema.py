@@ -91,6 +91,9 @@ class Report(BaseModel):
     # what the arithmetic forces, at low confidence
     incomplete_tables: list[str] = Field(default_factory=list)
     engine: str = "heuristic"
+    # who reports for which year, where the report's title or period names them ("" / None if not)
+    body: str = ""
+    year: int | None = None
 
     def gold(self) -> dict:
         """Only the fields of the spec's gold file."""
