@@ -21,4 +21,13 @@ def reconstruct(source=None, config=None, *, engine=None, text=None) -> Report:
     return _reconstruct(source, config, engine=engine, text=text)
 
 
-__all__ = ["reconstruct", "Report", "NianbaoError", "__version__"]
+def reconstruct_many(paths, workers: int = 0, config=None, *, engine=None):
+    """Reconstruct many files in parallel worker processes: a pandas DataFrame with one row per
+    report × cell (and one `failed` row with its numbered error per file that failed), in the
+    order of `paths` (see `nianbao.inference.batch`)."""
+    from nianbao.inference.batch import reconstruct_many as _many
+
+    return _many(paths, workers=workers, config=config, engine=engine)
+
+
+__all__ = ["reconstruct", "reconstruct_many", "Report", "NianbaoError", "__version__"]

@@ -29,7 +29,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   # torch is pinned to the CPU build (a later pin pulls CUDA); strict editable mode maps the card's
   # top-level folders into the nianbao package. pip's chatter goes to a log, shown if it fails.
   if ! { .venv/bin/pip install -q --upgrade pip && \
-         .venv/bin/pip install -q -e ".[test,model,pdf,ocr]" --config-settings editable_mode=strict && \
+         .venv/bin/pip install -q -e ".[test,model,pdf,ocr,batch,serve]" --config-settings editable_mode=strict && \
          swap_opencv; } \
        >.venv/install.log 2>&1; then
     cat .venv/install.log >&2
