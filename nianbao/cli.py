@@ -1,4 +1,5 @@
-"""Command line: `nianbao extract`, `nianbao evaluate` (and the dataset / model commands)."""
+"""Command line: `nianbao extract`, `nianbao batch`, `nianbao serve`, `nianbao evaluate` (and the dataset /
+model commands)."""
 from __future__ import annotations
 
 import sys
@@ -196,6 +197,30 @@ def batch(
         out.print(f"{len(s['not_inputs'])} files were not inputs (see summary.json), e.g. "
                   + ", ".join(f"{x['path']} ({x['why']})" for x in s["not_inputs"][:3]), highlight=False)
     raise typer.Exit(0 if s["failed"] == 0 else 1)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    workers: int = typer.Option(0, "--workers", help="Worker processes for reports (0: one per core)."),
+    engine: str = typer.Option("auto", "--engine", help="auto | heuristic | model"),
+    config: Optional[Path] = typer.Option(None, "--config", help="A pipeline YAML: max_bytes is the upload limit, "
+                                                                "file_timeout_s the per-request time."),
+):
+    """The HTTP service: POST /v1/reconstruct, POST /v1/jobs + GET /v1/jobs/{id}, GET /healthz; docs at /docs."""
+    from nianbao.config import load_config
+    from nianbao.errors import require
+    from nianbao.inference.service import create_app
+
+    _choice(engine, ENGINES, "engine")
+    try:
+        cfg = load_config(config, engine=engine)
+        uvicorn = require("uvicorn", "serve", "nianbao serve")
+        application = create_app(cfg, workers=workers)
+    except NianbaoError as exc:
+        _fail(str(exc))
+    uvicorn.run(application, host=host, port=port, log_level="info")
 
 
 @app.command()
