@@ -15,6 +15,7 @@ import json
 import os
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Literal
@@ -29,6 +30,7 @@ from nianbao.schema import Report
 SUPPORTED = frozenset({".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml", ".shtml", ".pdf",
                        ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".tsv", ".csv"})
 JOURNAL = ".nianbao-journal.jsonl"
+LOCK = ".nianbao-lock"
 FORMATS = ("json", "csv", "xlsx", "parquet")
 
 
@@ -289,6 +291,33 @@ def run_batch(in_dir: Path, out_dir: Path, config: PipelineConfig, options: Batc
     returns a callback called once per finished file."""
     t0 = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
+    with _locked(out_dir):
+        return _run_batch(in_dir, out_dir, config, options, progress, executor, t0)
+
+
+@contextmanager
+def _locked(out_dir: Path):
+    """One batch per results folder: a second one started on it stops at once with E014."""
+    import fcntl
+
+    from nianbao.errors import BatchLocked
+
+    fh = open(out_dir / LOCK, "a+")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BatchLocked("another nianbao batch is writing into this folder; wait for it or use another",
+                              source=str(out_dir)) from None
+        # A run killed mid-write leaves its temporary files (never a result under its real name).
+        for part in out_dir.rglob(".*.part"):
+            part.unlink(missing_ok=True)
+        yield
+    finally:
+        fh.close()
+
+
+def _run_batch(in_dir, out_dir, config, options, progress, executor, t0) -> BatchResult:
     items, not_inputs = discover(in_dir, out_dir)
     version = pipeline_version(config)
     for it in items:
@@ -312,6 +341,9 @@ def run_batch(in_dir: Path, out_dir: Path, config: PipelineConfig, options: Batc
                 continue
             prev = journal.lookup(str(it.rel), it.key)
             if prev and prev["status"] == "failed" and not options.retry_failed:
+                if prev["path"] != str(it.rel):  # the same bytes failed under another name
+                    prev = _renamed(prev, it)
+                    journal.record(prev)
                 finish(Outcome(str(it.rel), "failed", prev["code"], prev["message"] + " (failed before; --retry-failed reruns it)"))
                 continue
             if prev and prev["status"] == "done" and all((out_dir / p).exists() for p in prev["outputs"]):
@@ -333,6 +365,8 @@ def run_batch(in_dir: Path, out_dir: Path, config: PipelineConfig, options: Batc
             if prev["status"] == "done":
                 finish(_reuse(prev, it, stems[it.rel], out_dir, options, journal))
             else:
+                prev = _renamed(prev, it)
+                journal.record(prev)
                 finish(Outcome(str(it.rel), "failed", prev["code"], prev["message"]))
     finally:
         journal.close()
@@ -340,6 +374,11 @@ def run_batch(in_dir: Path, out_dir: Path, config: PipelineConfig, options: Batc
     write_cells_table(result.outcomes, out_dir)
     write_atomic(out_dir / "summary.json", json.dumps(result.summary(), ensure_ascii=False, indent=1).encode())
     return result
+
+
+def _renamed(prev: dict, it: Item) -> dict:
+    """A failure recorded for other bytes-identical file, told under this file's name."""
+    return {**prev, "path": str(it.rel), "message": prev["message"].replace(Path(prev["path"]).name, it.rel.name, 1)}
 
 
 def _reuse(prev: dict, it: Item, stem: Path, out_dir: Path, options: BatchOptions, journal: Journal) -> Outcome:

@@ -134,7 +134,9 @@ def batch(
 ):
     """Reconstruct every report under INPUT into OUTPUT, resumably: what the journal in OUTPUT says
     is done (same content, same pipeline version) is skipped; each failure is recorded with its
-    numbered error; cells.parquet / cells.csv hold every cell of the batch; summary.json the counts."""
+    numbered error; cells.parquet / cells.csv hold every cell of the batch; summary.json the counts.
+    Exit status: 0 all done, 1 some files failed (each recorded), 2 bad arguments or another batch
+    holds OUTPUT, 3 the batch itself stopped (rerun to resume)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from nianbao.config import load_config
@@ -184,6 +186,8 @@ def batch(
             _fail(str(exc))
         except OSError as exc:
             _fail(f"[E013] {output}: {exc.strerror or exc.__class__.__name__}")
+        except Exception as exc:  # the batch itself broke (not one of its files): exit 3, rerun resumes
+            _fail(f"[E099] the batch stopped: {exc.__class__.__name__}: {exc}; rerun to resume", code=3)
     s = result.summary()
     t = Table(title=f"nianbao batch → {output}")
     for c in ("files", "done", "skipped", "copied", "failed", "inconsistent", "ambiguous", "s/file"):

@@ -49,6 +49,12 @@ class ConfigError(NianbaoError):
     code = "E010"
 
 
+class BatchLocked(NianbaoError):
+    """Another batch is writing into the same results folder."""
+
+    code = "E014"
+
+
 class TimedOut(NianbaoError):
     """A file ran past `file_timeout_s` in a batch or a service request; its worker was replaced."""
 

@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -133,3 +134,77 @@ def test_batch_on_a_local_ray_gives_the_same_results(folder, tmp_path, monkeypat
         a = json.loads((local / rel).read_text("utf-8"))
         b = json.loads((tmp_path / "ray" / rel).read_text("utf-8"))
         assert a["cells"] == b["cells"] and a["inconsistent"] == b["inconsistent"]
+
+
+def _mixed_corpus(src: Path, seeds_dir: Path, n: int = 54) -> int:
+    """Good, damaged and junk inputs, all distinct: made here, never stored as blobs."""
+    import random
+
+    from nianbao.datasets.styles import render
+    from nianbao.datasets.tables import random_truth
+
+    rng = random.Random(5)
+    seeds = sorted(seeds_dir.glob("*.txt"))
+    for i in range(n):
+        kind = i % 6
+        sub = src / f"part{i % 3}"
+        sub.mkdir(parents=True, exist_ok=True)
+        if kind in (0, 1):
+            s = seeds[i % len(seeds)]
+            (sub / f"seed{i}{s.suffix}").write_text(s.read_text("utf-8") + f"\n附注{i}", "utf-8")
+        elif kind == 2:
+            doc = render(rng.choice(["crawled", "flattened", "markdown", "html"]), random_truth(rng), rng)
+            (sub / f"synth{i}.{doc.ext.lstrip('.')}").write_bytes(doc.data)
+        elif kind == 3:
+            s = seeds[i % len(seeds)].read_text("utf-8")
+            (sub / f"cut{i}.txt").write_text(s[: len(s) * 2 // 3], "utf-8")  # cut inside a table
+        elif kind == 4:
+            (sub / f"junk{i}.pdf").write_bytes(bytes(rng.randrange(256) for _ in range(3000)))
+        else:
+            (sub / f"empty{i}.txt").write_bytes(b"")
+    return n
+
+
+def test_a_batch_killed_half_way_resumes_to_one_result_per_input(tmp_path, seeds_dir):
+    import signal
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    n = _mixed_corpus(src, seeds_dir)
+    cmd = [sys.executable, "-m", "nianbao.cli", "batch", str(src), str(out), "--engine", "heuristic", "--workers", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    journal = out / JOURNAL
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if journal.exists() and len(journal.read_bytes().splitlines()) >= 12:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the batch and its workers, mid-run
+    proc.wait()
+    killed_at = len(journal.read_bytes().splitlines())
+    assert killed_at < n, "the batch finished before it could be killed"
+
+    # A batch resumes it; a second one started on the same folder meanwhile is refused.
+    holder = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while holder.poll() is None and len(journal.read_bytes().splitlines()) <= killed_at:
+        time.sleep(0.05)  # it holds the lock once it has written
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    holder.communicate(timeout=300)
+    if holder.returncode is not None and len(journal.read_bytes().splitlines()) < n:
+        assert second.returncode == 2 and "[E014]" in second.stderr, second.stderr
+
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1  # the junk and empty files failed, each recorded
+    s = json.loads((out / "summary.json").read_text())
+    assert s["files"] == n and s["done"] + s["skipped"] + s["copied"] + s["failed"] == n
+    entries = [json.loads(x) for x in journal.read_text("utf-8").splitlines() if x.strip().endswith("}")]
+    last = {}
+    for e in entries:
+        last[e["path"]] = e
+    assert len(last) == n  # every input: one result or one recorded error
+    for path, e in last.items():
+        stem = Path(path).with_suffix("")
+        assert (out / f"{stem}.json").exists() == (e["status"] == "done"), path
+    assert not list(out.rglob("*.part"))  # nothing half-written is left
+    third = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    s3 = json.loads((out / "summary.json").read_text())
+    assert third.returncode == 1 and s3["done"] == 0 and s3["copied"] == 0
