@@ -31,7 +31,7 @@ def build_report(doc) -> Report:
     template = load_template(cls.format)
     cells, prov, amb = {}, {}, {}
     incomplete: list[str] = []
-    notes = list(cls.notes)
+    notes = list(doc.notes) + list(cls.notes)
     inconsistent: list[str] = []
     for table in TABLES:
         sol = doc.solutions.get(table)

@@ -16,7 +16,7 @@ from . import readers  # noqa: F401  (registers the readers)
 from .engines import get_engine
 from .classify import classify
 from .emit import build_report
-from .readers.base import pick_reader
+from .readers.base import pick_reader, replaced_bytes
 from .solve import Solution, build_hypotheses, solve_table
 
 
@@ -29,6 +29,7 @@ class Document:
     solutions: dict[str, Solution] = field(default_factory=dict)
     report: Report | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the stages want the report to say
 
 
 def load(source, config: PipelineConfig) -> Document:
@@ -83,7 +84,10 @@ def read_file(path: Path, max_bytes: int) -> bytes:
 
 def read(doc: Document, config: PipelineConfig) -> None:
     suffix = Path(doc.source).suffix.lower()
-    doc.fragments = pick_reader(doc.data, suffix, doc.source).read(doc.data, doc.source, config)
+    reader = pick_reader(doc.data, suffix, doc.source)
+    doc.fragments = reader.read(doc.data, doc.source, config)
+    if reader.name in ("text", "html") and (n := replaced_bytes(doc.data)):
+        doc.notes.append(f"{n} corrupt byte(s) of the UTF-8 text were replaced; a cell there may be missing")
 
 
 def classify_stage(doc: Document, config: PipelineConfig) -> None:

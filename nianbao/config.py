@@ -26,6 +26,8 @@ class PipelineConfig(BaseModel):
     max_pages: PositiveInt = 1000  # a longer PDF is refused
     max_ocr_pages: PositiveInt = 40  # pages OCR'd in full at most (table pages are chosen first)
     max_image_pixels: PositiveInt = 80_000_000  # larger images are refused before decoding
+    max_span: PositiveInt = 50  # HTML rowspan/colspan larger than this count as this
+    max_table_cells: PositiveInt = 20_000  # an HTML table with more cells is refused (a report table has ~250)
     file_timeout_s: PositiveFloat = 600  # batch and service: one file's time limit (its worker is then replaced)
 
 

@@ -123,7 +123,7 @@ def test_batch_on_a_local_ray_gives_the_same_results(folder, tmp_path, monkeypat
     monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
     cfg = load_config(engine="heuristic")
     local = tmp_path / "local"
-    run_batch(folder, local, cfg, BatchOptions(workers=2))
+    run_batch(folder, local, cfg, BatchOptions(workers=1))
     try:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         s = run_batch(folder, tmp_path / "ray", cfg, BatchOptions(workers=2, ray="auto")).summary()

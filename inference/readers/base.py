@@ -53,7 +53,7 @@ def decode(data: bytes, source: str) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = _try(data, "utf-16")
     else:
-        text = _try(data, "utf-8") or _try(data, "gb18030") or _nearly_utf8(data)
+        text = _try(data, "utf-8") or _not_big5(_try(data, "gb18030"), data, source) or _nearly_utf8(data)
     if text is None:
         raise UnreadableInput("unknown text encoding (tried UTF-8, UTF-16 with BOM and GB18030)", source=source)
     if len(_CONTROL.findall(text[:20000])) > max(8, len(text[:20000]) // 200):
@@ -61,6 +61,27 @@ def decode(data: bytes, source: str) -> str:
     if not re.search(r"[\u4e00-\u9fff]", text):
         raise UnreadableInput("no Chinese text found: unknown encoding or not a report", source=source)
     return text
+
+
+def _not_big5(text: str | None, data: bytes, source: str) -> str | None:
+    """GB18030 decodes nearly any bytes, Big5 too: a Big5 (traditional Chinese) file read as GBK
+    is mojibake that would end in a puzzling E003, so it gets its own error."""
+    if text is None or "政府" in text:
+        return text
+    big5 = _try(data, "big5")
+    if big5 is not None and ("政府" in big5 or "資訊" in big5 or "公開" in big5):
+        raise UnreadableInput("the text is Big5 (traditional Chinese); convert it to UTF-8 or GB18030 in "
+                              "simplified Chinese first (e.g. opencc -c t2s)", source=source)
+    return text
+
+
+def replaced_bytes(data: bytes) -> int:
+    """How many bytes a damaged UTF-8 text had replaced when it was read (0 for clean text)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _try(data, "utf-8") is not None or _try(data, "gb18030") is not None:
+        return 0
+    return data.decode("utf-8", errors="replace").count("\ufffd")
 
 
 REPLACED_SHARE = 0.001  # UTF-8 with at most this share of bad bytes is a damaged UTF-8 file, not another encoding

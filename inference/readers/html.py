@@ -5,7 +5,8 @@ import re
 
 import lxml.html
 
-from nianbao.errors import UnreadableInput
+from nianbao.config import load_config
+from nianbao.errors import InputTooLarge, UnreadableInput
 from nianbao.schema import Fragment
 
 from .base import FragmentBuilder, decode, register_reader
@@ -23,7 +24,8 @@ def _text(el) -> str:
 
 
 class _Walker:
-    def __init__(self):
+    def __init__(self, source: str = "", max_span: int = 50, max_cells: int = 20_000):
+        self.source, self.max_span, self.max_cells = source, max_span, max_cells
         self.b = FragmentBuilder()
         self.line = 0
         self.table = -1
@@ -59,27 +61,40 @@ class _Walker:
             self.buf.append(el.tail)
 
     def emit_table(self, table):
+        """Cells with their column in the span grid. Spans are kept as column intervals, never cell
+        by cell: a `colspan=50 rowspan=50` on every cell costs one interval, not 2 500 entries."""
         self.table += 1
-        taken: dict[tuple[int, int], bool] = {}
+        spans: list[tuple[int, int, int]] = []  # (first col, past the last col, last row) from rows above
+        cells = 0
         for r, tr in enumerate(table.xpath(".//tr")):
-            c = 0
+            spans = [sp for sp in spans if sp[2] >= r]
+            blocked = sorted((a, b) for a, b, _ in spans)
+            i, c = 0, 0
             for cell in tr:
                 if not isinstance(cell.tag, str) or cell.tag.lower() not in ("td", "th"):
                     continue
-                while taken.get((r, c)):
-                    c += 1
-                rs, cs = _span(cell.get("rowspan")), _span(cell.get("colspan"))
-                for dr in range(rs):
-                    for dc in range(cs):
-                        taken[(r + dr, c + dc)] = True
+                cells += 1
+                if cells > self.max_cells:
+                    raise InputTooLarge(f"an HTML table with over {self.max_cells} cells (max_table_cells) is not "
+                                        "a report table", source=self.source)
+                while i < len(blocked) and blocked[i][1] <= c:
+                    i += 1
+                while i < len(blocked) and blocked[i][0] <= c:  # skip the columns spanned from above
+                    c = max(c, blocked[i][1])
+                    i += 1
+                    while i < len(blocked) and blocked[i][1] <= c:
+                        i += 1
+                rs, cs = _span(cell.get("rowspan"), self.max_span), _span(cell.get("colspan"), self.max_span)
+                if rs > 1:
+                    spans.append((c, c + cs, r + rs - 1))
                 self.b.add_cell(_text(cell), self.line, c, table=self.table)
                 c += cs
             self.line += 1
 
 
-def _span(v) -> int:
+def _span(v, cap: int) -> int:
     try:
-        return max(1, min(int(str(v).strip()), 50))
+        return max(1, min(int(str(v).strip()), cap))
     except (TypeError, ValueError):
         return 1
 
@@ -87,13 +102,13 @@ def _span(v) -> int:
 _PARSER = lxml.html.HTMLParser(huge_tree=True)
 
 
-def read_html(text: str, source: str) -> list[Fragment]:
+def read_html(text: str, source: str, max_span: int = 50, max_cells: int = 20_000) -> list[Fragment]:
     try:
         # huge_tree: libxml2 otherwise drops, without a word, everything nested deeper than 255 levels
         root = lxml.html.document_fromstring(text, parser=_PARSER)
     except Exception as exc:  # lxml raises several types for junk
         raise UnreadableInput(f"HTML could not be parsed ({exc.__class__.__name__})", source=source) from None
-    w = _Walker()
+    w = _Walker(source, max_span, max_cells)
     try:
         w.walk(root)
     except RecursionError:
@@ -115,4 +130,5 @@ class HtmlReader:
         return 0.0  # an .html name on plain text is still plain text
 
     def read(self, data: bytes, source: str, config=None) -> list[Fragment]:
-        return read_html(decode(data, source), source)
+        config = config or load_config()
+        return read_html(decode(data, source), source, config.max_span, config.max_table_cells)

@@ -46,8 +46,10 @@ def read_pdf(data: bytes, source: str, config: PipelineConfig | None = None) -> 
     chars = []
     try:
         lines = []
-        for page_no, page in enumerate(pages):
+        for page_no in table_pages(data, len(pages)):
+            page = pages[page_no]
             words = page.extract_words(x_tolerance=1.5, y_tolerance=2, keep_blank_chars=False)
+            page.close()  # its parsed objects go now: a long PDF is held one page at a time
             n_words += len(words)
             chars += [w["text"] for w in words[:400]]
             lines += [(page_no, line, " ".join(w["text"] for w in line)) for line in _lines(words)]
@@ -69,6 +71,43 @@ def read_pdf(data: bytes, source: str, config: PipelineConfig | None = None) -> 
                        bbox=(x0, top, x1, bottom), keep_blank=False)
         line_no += 1
     return b.fragments
+
+
+SMALL_PDF = 12  # pages: a report this short is read whole
+# Words of the three tables' headings and labels: a page naming two of them may hold a table.
+TABLE_MARKERS = ("第二十条", "信息内容", "申请人情况", "本年新收", "上年结转", "予以公开", "行政复议", "行政诉讼",
+                 "结果维持", "规范性文件", "行政许可", "行政处罚", "办理结果", "尚未审结")
+
+
+def table_pages(data: bytes, n: int) -> list[int]:
+    """The pages to read in full: all of a short PDF; of a long one, the first page (its title),
+    the pages whose text names two table words, and the page after each (a table split over a
+    page break). pdfium's text extraction is fast enough to look at every page."""
+    if n <= SMALL_PDF:
+        return list(range(n))
+    try:
+        import pypdfium2 as pdfium
+
+        doc = pdfium.PdfDocument(data)
+    except Exception:  # no pdfium, or it cannot open what pdfplumber could: read everything
+        return list(range(n))
+    try:
+        keep = {0}
+        blank = 0
+        for i in range(min(n, len(doc))):
+            page = doc[i]
+            tp = page.get_textpage()
+            text = tp.get_text_range()
+            tp.close()
+            page.close()
+            blank += not text.strip()
+            if sum(m in text for m in TABLE_MARKERS) >= 2:
+                keep |= {i, i + 1}
+    finally:
+        doc.close()
+    if blank > n // 2:  # mostly no text layer: the scan path decides
+        return list(range(min(n, SMALL_PDF)))
+    return sorted(k for k in keep if k < n)
 
 
 def _usable(text: str) -> bool:

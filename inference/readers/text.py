@@ -112,4 +112,23 @@ class TextReader:
         return 0.5  # the fallback for anything that decodes
 
     def read(self, data: bytes, source: str, config=None) -> list[Fragment]:
-        return read_lines(*unglue(decode(data, source)))
+        return read_lines(*unglue(around_tables(decode(data, source))))
+
+
+LONG_TEXT = 2_000_000  # characters: a report's text is ~50 000; far longer text is read near its tables only
+# Headings of the three tables (and their labels, for a text that lost its headings)
+_TABLE_MARK = re.compile(r"主动公开政府信息情况|收到和处理政府信息公开申请情况|政府信息公开行政复议|第二十条第|申请人情况")
+BEFORE, AFTER, HEAD = 60_000, 400_000, 20_000
+
+
+def around_tables(text: str) -> str:
+    """A very long text (a site's crawl pasted into one file, a dump with a report inside) is cut
+    to its opening (the title) and the stretch from just before the first table heading: the rest
+    cannot hold cells and would only cost time and memory."""
+    if len(text) <= LONG_TEXT:
+        return text
+    m = _TABLE_MARK.search(text)
+    if m is None:
+        return text[:HEAD]  # no table heading anywhere: the reader finds none either (E003), fast
+    start = max(HEAD, m.start() - BEFORE)
+    return text[:HEAD] + "\n" + text[start : m.start() + AFTER]
