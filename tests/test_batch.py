@@ -87,8 +87,9 @@ def test_a_file_over_the_time_limit_fails_alone(tmp_path, seeds_dir):
     src = tmp_path / "in"
     src.mkdir()
     shutil.copy(seeds_dir / SEED_B, src / "ok.txt")
-    (src / "huge.txt").write_text((seeds_dir / SEED_B).read_text("utf-8") * 600, "utf-8")  # ~6 MB of tables
-    cfg = load_config(engine="heuristic").model_copy(update={"file_timeout_s": 1.0})
+    seed = (seeds_dir / SEED_B).read_text("utf-8")
+    (src / "huge.txt").write_text(seed * (1_900_000 // len(seed)), "utf-8")  # ~2 s of tables; the seed takes 0.05 s
+    cfg = load_config(engine="heuristic").model_copy(update={"file_timeout_s": 0.6})
     s = run_batch(src, tmp_path / "out", cfg, BatchOptions(workers=1)).summary()
     assert s["failed_by_code"] == {"E040": 1} and s["done"] == 1
     assert (tmp_path / "out" / "ok.json").exists() and not (tmp_path / "out" / "huge.json").exists()
