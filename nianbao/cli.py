@@ -32,6 +32,19 @@ def _choice(value: str, allowed: list[str], name: str) -> str:
     return value
 
 
+def _pipeline_config(config: Optional[Path], engine: str, ocr: Optional[str]):
+    """The options every reconstructing command shares, checked with the allowed values named."""
+    from nianbao.config import load_config
+
+    _choice(engine, ENGINES, "engine")
+    if ocr is not None:
+        _choice(ocr, OCR_MODES, "ocr")
+    try:
+        return load_config(config, engine=engine, ocr=ocr)
+    except NianbaoError as exc:
+        _fail(str(exc))
+
+
 @app.command()
 def extract(
     input: Path = typer.Argument(..., help="A report (text, Markdown, HTML, PDF) or a folder of them."),
@@ -43,18 +56,11 @@ def extract(
     config: Optional[Path] = typer.Option(None, "--config", help="A pipeline YAML (see configs/pipeline.yaml)."),
 ):
     """Reconstruct the report tables of INPUT (text, HTML, PDF, scan or image); JSON to stdout when no -o."""
-    from nianbao.config import load_config
     from nianbao.inference.export import export
     from nianbao.inference.pipeline import reconstruct
 
     _choice(to, FORMATS, "to")
-    _choice(engine, ENGINES, "engine")
-    if ocr is not None:
-        _choice(ocr, OCR_MODES, "ocr")
-    try:
-        cfg = load_config(config, engine=engine, ocr=ocr)
-    except NianbaoError as exc:
-        _fail(str(exc))
+    cfg = _pipeline_config(config, engine, ocr)
     if not input.exists() and not input.is_symlink():
         _fail(f"[E001] {input}: no such file or folder")
     if input.is_dir():
@@ -79,9 +85,9 @@ def extract(
 
 
 def _write_atomic(dest: Path, data: bytes) -> None:
-    tmp = dest.with_name(dest.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(dest)  # a result is never half-written
+    from nianbao.inference.batch import write_atomic
+
+    write_atomic(dest, data)  # a result is never half-written
 
 
 def _extract_folder(input: Path, output: Optional[Path], to: str, cfg) -> None:
@@ -139,20 +145,15 @@ def batch(
     holds OUTPUT, 3 the batch itself stopped (rerun to resume)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from nianbao.config import load_config
     from nianbao.inference.batch import BatchOptions, run_batch
 
     formats = [f.strip() for f in to.split(",") if f.strip()]
     for f in formats:
         _choice(f, FORMATS, "to")
-    _choice(engine, ENGINES, "engine")
-    if ocr is not None:
-        _choice(ocr, OCR_MODES, "ocr")
-    try:
-        cfg = load_config(config, engine=engine, ocr=ocr)
-        options = BatchOptions(workers=workers, formats=formats, ray=ray, retry_failed=retry_failed)
-    except NianbaoError as exc:
-        _fail(str(exc))
+    cfg = _pipeline_config(config, engine, ocr)
+    if workers < 0:
+        _fail(f"[E011] --workers {workers}: give 0 (one per core) or more")
+    options = BatchOptions(workers=workers, formats=formats, ray=ray, retry_failed=retry_failed)
     if not input.is_dir():
         _fail(f"[E005] {input}: not a folder (for one file use `nianbao extract`)")
     if output.exists() and not output.is_dir():
@@ -213,13 +214,11 @@ def serve(
                                                                 "file_timeout_s the per-request time."),
 ):
     """The HTTP service: POST /v1/reconstruct, POST /v1/jobs + GET /v1/jobs/{id}, GET /healthz; docs at /docs."""
-    from nianbao.config import load_config
     from nianbao.errors import require
     from nianbao.inference.service import create_app
 
-    _choice(engine, ENGINES, "engine")
+    cfg = _pipeline_config(config, engine, None)
     try:
-        cfg = load_config(config, engine=engine)
         uvicorn = require("uvicorn", "serve", "nianbao serve")
         application = create_app(cfg, workers=workers)
     except NianbaoError as exc:
