@@ -329,24 +329,17 @@ def column_at(assigned, template: Template, table: str, variant: str | None,
 
     # Offsets are learned from full rows of one width (the table's widest kind of row that
     # prints every cell); rows of another width have other columns.
-    by_width: dict[int, dict[int, list[float]]] = {}
-    last_at: dict[int, list[float]] = {}
+    full: dict[int, list[tuple[int, list[float]]]] = {}
     for r, frags in assigned.items():
         vals = [f for f in frags if f.kind == "number"]
         n = len(t.row_columns(rows[r]))
         if n > 1 and len(vals) == n == len(frags) and all(f.bbox for f in vals) and len({f.line for f in vals}) == 1:
-            for j, f in enumerate(vals):
-                by_width.setdefault(n, {}).setdefault(j, []).append(_centre(f) - _centre(vals[-1]))
-            last_at.setdefault(n, []).append(_centre(vals[-1]))
-    if not by_width:
+            full.setdefault(n, []).append((r, [_centre(f) for f in vals]))
+    if not full:
         return {}
-    width = max(by_width, key=lambda n: (len(by_width[n][0]), n))
-    offsets = by_width[width]
-    ref = sorted(last_at[width])[len(last_at[width]) // 2]
-    mid = {j: ref + sorted(v)[len(v) // 2] for j, v in offsets.items()}
-    xs = sorted(mid.values())
-    gap = min(b - a for a, b in zip(xs, xs[1:]))
-    if gap <= 0:
+    width = max(full, key=lambda n: (len(full[n]), n))
+    blocks = _layout_blocks(sorted(full[width]))
+    if not blocks:
         return {}
     out = {}
     for r, frags in assigned.items():
@@ -354,19 +347,53 @@ def column_at(assigned, template: Template, table: str, variant: str | None,
         if len(t.row_columns(rows[r])) != width or not vals or len(vals) >= width or len(vals) != len(frags) \
                 or not all(f.bbox for f in vals) or len({f.line for f in vals}) != 1:
             continue
+        # A page break may change the layout: the row is laid on the columns of the full rows
+        # printed next to it, before or after.
+        before = [b for b in blocks if b[0] < r]
+        after = [b for b in blocks if b[0] > r]
+        near = [b for b in blocks if b[0] <= r <= b[1]] or before[-1:] + after[:1]
         best = None
-        for shift in {_centre(f) - c for f in vals for c in mid.values()}:
-            cols, worst = [], 0.0
-            for f in vals:
-                j, dist = min(((j, abs(_centre(f) - shift - c)) for j, c in mid.items()), key=lambda jd: jd[1])
-                cols.append(j)
-                worst = max(worst, dist)
-            if worst < gap / 3 and cols == sorted(set(cols)):
-                score = (worst + 0.5 * abs(shift)) / gap
-                if best is None or score < best[0]:
-                    best = (score, cols)
+        for _, _, mid, gap in near:
+            for shift in {_centre(f) - c for f in vals for c in mid}:
+                cols, worst = [], 0.0
+                for f in vals:
+                    j, dist = min(((j, abs(_centre(f) - shift - c)) for j, c in enumerate(mid)), key=lambda jd: jd[1])
+                    cols.append(j)
+                    worst = max(worst, dist)
+                if worst < gap / 3 and cols == sorted(set(cols)):
+                    score = (worst + 0.5 * abs(shift)) / gap
+                    if best is None or score < best[0]:
+                        best = (score, cols)
         if best is not None:
             out.update({f.id: j for f, j in zip(vals, best[1])})
+    return out
+
+
+def _layout_blocks(full: list[tuple[int, list[float]]]) -> list[tuple[int, int, list[float], float]]:
+    """Consecutive full rows that share one layout → (first row, last row, column centres, the
+    smallest gap between columns). A converter lays out each page anew, so the columns of one
+    page's rows may stand elsewhere on the next."""
+    def centres(group):
+        return [sorted(xs[j] for _, xs in group)[len(group) // 2] for j in range(len(group[0][1]))]
+
+    groups: list[list[tuple[int, list[float]]]] = []
+    for row in full:
+        xs = row[1]
+        gap = min(b - a for a, b in zip(xs, xs[1:]))
+        if gap <= 0:
+            continue
+        if groups:
+            mid = centres(groups[-1])
+            if all(abs(x - c) < gap / 3 for x, c in zip(xs, mid)):
+                groups[-1].append(row)
+                continue
+        groups.append([row])
+    out = []
+    for g in groups:
+        mid = centres(g)
+        gap = min(b - a for a, b in zip(mid, mid[1:]))
+        if gap > 0:
+            out.append((g[0][0], g[-1][0], mid, gap))
     return out
 
 
