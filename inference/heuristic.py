@@ -330,21 +330,26 @@ def column_at(assigned, template: Template, table: str, variant: str | None,
     # Offsets are learned from full rows of one width (the table's widest kind of row that
     # prints every cell); rows of another width have other columns.
     full: dict[int, list[tuple[int, list[float]]]] = {}
-    for r, frags in assigned.items():
-        vals = [f for f in frags if f.kind == "number"]
+    for r, fs in assigned.items():
+        vals = [f for f in fs if f.kind == "number"]
         n = len(t.row_columns(rows[r]))
-        if n > 1 and len(vals) == n == len(frags) and all(f.bbox for f in vals) and len({f.line for f in vals}) == 1:
+        if n > 1 and len(vals) == n == len(fs) and all(f.bbox for f in vals) and len({f.line for f in vals}) == 1:
             full.setdefault(n, []).append((r, [_centre(f) for f in vals]))
-    if not full:
-        return {}
-    width = max(full, key=lambda n: (len(full[n]), n))
-    blocks = _layout_blocks(sorted(full[width]))
+    if full:
+        width = max(full, key=lambda n: (len(full[n]), n))
+        blocks = _layout_blocks(sorted(full[width]))
+    else:
+        # No row prints every cell (zeros left blank): the header's column titles stand over
+        # their columns.
+        width = len(t.columns)
+        mid = title_columns(frags or [], t, assigned)
+        blocks = [(-1, len(rows), mid, min(b - a for a, b in zip(mid, mid[1:])))] if mid else []
     if not blocks:
         return {}
     out = {}
-    for r, frags in assigned.items():
-        vals = [f for f in frags if f.kind == "number"]
-        if len(t.row_columns(rows[r])) != width or not vals or len(vals) >= width or len(vals) != len(frags) \
+    for r, fs in assigned.items():
+        vals = [f for f in fs if f.kind == "number"]
+        if len(t.row_columns(rows[r])) != width or not vals or len(vals) >= width or len(vals) != len(fs) \
                 or not all(f.bbox for f in vals) or len({f.line for f in vals}) != 1:
             continue
         # A page break may change the layout: the row is laid on the columns of the full rows
@@ -367,6 +372,47 @@ def column_at(assigned, template: Template, table: str, variant: str | None,
         if best is not None:
             out.update({f.id: j for f, j in zip(vals, best[1])})
     return out
+
+
+def title_columns(frags: list[Fragment], t, assigned) -> list[float] | None:
+    """Column centres from the header's titles above the table's first row of numbers: a title
+    alone (`自然人`), the first line of a wrapped one (`社会公益组` over `织`), or titles glued in
+    one aligned line (`社会公益组织法律服务机构其他`, cut where each title begins). A title
+    inside another phrase (`法人或其他组织`) is not one."""
+    nums = [f for fs in assigned.values() for f in fs if f.kind == "number" and f.bbox]
+    if not nums:
+        return None
+    first = min(nums, key=lambda f: (f.page, f.line))
+    labels = [[norm_label(x) for x in c.labels] for c in t.columns]
+    found: dict[int, list[float]] = {}
+    for f in frags:
+        if f.kind != "label" or not f.bbox or f.page != first.page or f.line >= first.line:
+            continue
+        text = norm_label(f.text)
+        step = (f.bbox[2] - f.bbox[0]) / max(1, len(text))
+        pos, j, parts = 0, 0, []
+        while pos < len(text) and j < len(labels):
+            k = max((_common_prefix(x, text[pos:]) for x in labels[j]), default=0)
+            if k >= 2:
+                parts.append((j, pos, pos + k))
+                pos += k
+            elif parts:  # glued titles name consecutive columns
+                break
+            j += 1
+        if parts and pos == len(text):
+            for j, a, b in parts:
+                found.setdefault(j, []).append(f.bbox[0] + (a + b) / 2 * step)
+    if len(found) != len(labels):
+        return None
+    mid = [sorted(found[j])[len(found[j]) // 2] for j in range(len(labels))]
+    return mid if all(a < b for a, b in zip(mid, mid[1:])) else None
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
 
 
 def _layout_blocks(full: list[tuple[int, list[float]]]) -> list[tuple[int, int, list[float], float]]:
