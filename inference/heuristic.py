@@ -388,20 +388,23 @@ def title_columns(frags: list[Fragment], t, assigned) -> list[float] | None:
     for f in frags:
         if f.kind != "label" or not f.bbox or f.page != first.page or f.line >= first.line:
             continue
-        text = norm_label(f.text)
-        step = (f.bbox[2] - f.bbox[0]) / max(1, len(text))
-        pos, j, parts = 0, 0, []
-        while pos < len(text) and j < len(labels):
-            k = max((_common_prefix(x, text[pos:]) for x in labels[j]), default=0)
-            if k >= 2:
-                parts.append((j, pos, pos + k))
-                pos += k
-            elif parts:  # glued titles name consecutive columns
-                break
-            j += 1
-        if parts and pos == len(text):
-            for j, a, b in parts:
-                found.setdefault(j, []).append(f.bbox[0] + (a + b) / 2 * step)
+        step = (f.bbox[2] - f.bbox[0]) / max(1, len(f.text))
+        for m in re.finditer(r"\S+", f.text):  # an aligned text line: its words stand apart
+            text = norm_label(m.group())
+            x0 = f.bbox[0] + m.start() * step
+            w = (m.end() - m.start()) * step / max(1, len(text))
+            pos, j, parts = 0, 0, []
+            while pos < len(text) and j < len(labels):
+                k = max((_common_prefix(x, text[pos:]) for x in labels[j]), default=0)
+                if k >= 2:
+                    parts.append((j, pos, pos + k))
+                    pos += k
+                elif parts:  # glued titles name consecutive columns
+                    break
+                j += 1
+            if parts and pos == len(text):
+                for j, a, b in parts:
+                    found.setdefault(j, []).append(x0 + (a + b) / 2 * w)
     if len(found) != len(labels):
         return None
     mid = [sorted(found[j])[len(found[j]) // 2] for j in range(len(labels))]

@@ -260,3 +260,38 @@ def test_layout_row_with_one_number_stands_under_its_column_not_the_last():
     report = reconstruct(text.encode(), engine="heuristic")
     assert [report.cells[f"active.normative_documents.{c}"] for c in ("issued", "repealed", "in_force")] == [0, 457, 0]
     assert [report.cells[f"active.regulations.{c}"] for c in ("issued", "repealed", "in_force")] == [0, 86, 0]
+
+
+def _place(items) -> str:
+    line = ""
+    for col, text in items:
+        line = line.ljust(col - len(text) // 2) + text
+    return line
+
+
+def test_blank_zero_rows_stand_under_the_header_titles():
+    # No row prints every cell, so only the titles (one glued run of them on the second header
+    # line, as -layout prints a narrow header) say which column the 3 is in; the sums cannot.
+    cols = [40, 48, 52, 57, 63, 67, 76]  # the centres of the glued titles, from column 46
+    titles = ["自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"]
+    filled = {0: "5", 3: "3", 6: "8"}
+    rows = [("一、本年新收政府信息公开申请数量", filled), ("二、上年结转政府信息公开申请数量", {}),
+            ("三、本年度办理结果（一）予以公开", filled), ("（二）部分公开（区分处理的，只计这一情形，不计其他情形）", {}),
+            ("（七）总计", filled), ("四、结转下年度继续办理", {})]
+    lines = ["三、收到和处理政府信息公开申请情况", _place([(57, "申请人情况")]),
+             _place([(cols[0], titles[0]), (57, "法人或其他组织"), (cols[6], titles[6])]),
+             " " * 46 + "".join(titles[1:6])]
+    lines += [_place([(len(label) // 2 + 2, label)] + [(cols[j], v) for j, v in cells.items()]) for label, cells in rows]
+    report = reconstruct("\n".join(lines).encode(), engine="heuristic")
+    keys = ("natural_person", "commercial", "research", "social_welfare", "legal_services", "other_org", "total")
+    assert [report.cells[f"requests.new_received.{k}"] for k in keys] == [5, 0, 0, 3, 0, 0, 8]
+    assert not report.ambiguous
+
+
+def test_a_page_laid_out_anew_keeps_its_own_columns():
+    # pdftotext -layout lays out each page on its own: after the page break the columns stand
+    # elsewhere, and a blank-zero row there is laid on its own page's full rows (found by CI).
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from test_property import check
+
+    check("pdf_dump", 479001600, 0.0)

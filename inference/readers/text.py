@@ -55,7 +55,7 @@ def read_lines(text: str, glued_lines: set[int] = frozenset()) -> list[Fragment]
             else:
                 first = len(b.fragments)
                 b.add_cell(line, line_no, 0, keep_blank=False)  # prose, one cell, or a flattened row
-                if _ALIGNED.search(raw):
+                if _ALIGNED.search(raw) or _INDENTED.match(raw):
                     _place(b.fragments[first:], raw)
         prose_before = bool(b.fragments) and b.fragments[-1].kind == "prose" and b.fragments[-1].line == line_no
     return b.fragments
@@ -68,6 +68,7 @@ _NARRATIVE = re.compile(r"\d\s*(?:件|个|篇|条|人次|次|起|宗|万元|元)
 # Column-aligned text (`pdftotext -layout`): cells stand apart by runs of spaces, so where a token
 # sits on the line says which column it is in, even where blank cells were dropped.
 _ALIGNED = re.compile(r"\S\s{2,}\S")
+_INDENTED = re.compile(r" {2,}\S")  # one token set in by the layout (a header title over its column)
 
 
 def _place(frags: list[Fragment], raw: str) -> None:
