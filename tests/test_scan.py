@@ -95,3 +95,23 @@ def test_running_headers_of_a_scan_are_dropped_though_ocr_reads_them_differently
              line(1, "202301-1909 36", 770)]  # a print stamp `2023-01-19 09:36` without its punctuation
     texts = [cells[0][0][0] for _, cells in lines]
     assert page_bands(lines, texts) == {0, 3, 6}
+
+
+def test_a_sentence_boxed_in_pieces_and_its_wrapped_end_are_narrative_not_cells():
+    from nianbao.inference.readers.text import narrative_lines
+
+    texts = ["四、政府信息公开行政复议、行政诉讼情况",
+             "本年度，本机关因政府信息公开工作被申请行政复议 115件 （其中被纠错 2件），被提起行政诉讼",
+             "162件。", "结果维持 结果纠正 其他结果 尚未审结 总计", "2 89 91"]
+    assert narrative_lines(texts) == {1, 2}
+
+
+def test_digit_boxes_side_by_side_are_separate_cells():
+    from nianbao.inference.readers.scan import _cells
+
+    def box(text, x0, x1):
+        return (text, 0.99, x0, 100.0, x1, 112.0, False)
+
+    # Narrow appeals columns: the gaps are narrower than a text height, yet each box is a number.
+    words = [box("2", 340, 346), box("105", 352, 370), box("27", 378, 390), box("结果", 410, 434), box("维持", 436, 460)]
+    assert [["".join(w[0] for w in c)] for c in _cells(words, [])] == [["2"], ["105"], ["27"], ["结果维持"]]

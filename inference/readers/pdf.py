@@ -10,6 +10,7 @@ from nianbao.errors import InputTooLarge, NianbaoError, UnreadableInput, require
 from nianbao.schema import Fragment
 
 from .base import FragmentBuilder, is_chrome, register_reader, running_chrome
+from .text import narrative_lines
 
 LINE_TOLERANCE = 3.0  # points: words whose tops differ less sit on one line
 CELL_GAP = 6.0  # points: a wider gap between two words separates cells
@@ -61,8 +62,14 @@ def read_pdf(data: bytes, source: str, config: PipelineConfig | None = None) -> 
         return _ocr_pdf(data, source, config)
     # Running headers and footers (`打印日期：2024-02-28 13:27`, `…印发 共4页`) come back on every page.
     chrome = running_chrome([text for _, _, text in lines])
-    for page_no, line, text in lines:
+    narrative = narrative_lines([text for _, _, text in lines])
+    for i, (page_no, line, text) in enumerate(lines):
         if is_chrome(text) or text.strip() in chrome:
+            continue
+        if i in narrative:
+            b.add(text, "prose", line_no, page=page_no,
+                  bbox=(line[0]["x0"], min(w["top"] for w in line), line[-1]["x1"], max(w["bottom"] for w in line)))
+            line_no += 1
             continue
         for col, cell in enumerate(_cells(line)):
             x0, top = cell[0]["x0"], min(w["top"] for w in cell)

@@ -17,6 +17,7 @@ from nianbao.schema import Fragment
 
 from .. import imaging, ocr
 from .base import FragmentBuilder, is_chrome, register_reader, running_chrome
+from .text import narrative_lines
 
 LINE_SHARE = 0.5  # a word joins a line when its centre is within this share of the line's height
 GAP_SHARE = 0.9  # a gap wider than this share of the text height separates two cells
@@ -31,24 +32,48 @@ def read_pages(pages: Iterable[tuple[int, np.ndarray]], dpi: float) -> list[Frag
         words, upright, _ = ocr.read_page(img)
         grid = imaging.find_grid(upright) if words else None
         rules = [x * to_pt for x in grid.cols] if grid and grid.found else []
+        spread = _spread_digits(words)
         for line in _lines(words):
-            scaled = [(w.text, w.conf, w.x0 * to_pt, w.top * to_pt, w.x1 * to_pt, w.bottom * to_pt) for w in line]
+            scaled = [(w.text, w.conf, w.x0 * to_pt, w.top * to_pt, w.x1 * to_pt, w.bottom * to_pt, id(w) in spread)
+                      for w in line]
             lines.append((page_no, _cells(scaled, rules)))
     texts = ["".join(w[0] for cell in cells for w in cell) for _, cells in lines]
     chrome = running_chrome(texts)
     banded = page_bands(lines, texts)
+    narrative = narrative_lines(texts)
     b = FragmentBuilder()
     line_no = 0
     for i, ((page_no, cells), text) in enumerate(zip(lines, texts)):
         if is_chrome(text) or text.strip() in chrome or i in banded:
             continue
+        if i in narrative:
+            words = [w for cell in cells for w in cell]
+            b.add(text, "prose", line_no, page=page_no,
+                  bbox=(words[0][2], min(w[3] for w in words), words[-1][4], max(w[5] for w in words)))
+            line_no += 1
+            continue
         for col, cell in enumerate(cells):
             bbox = (cell[0][2], min(w[3] for w in cell), cell[-1][4], max(w[5] for w in cell))
             conf = min(w[1] for w in cell)
             b.add_cell("".join(w[0] for w in cell), line_no, col, page=page_no, bbox=bbox, conf=conf,
-                       keep_blank=False)
+                       keep_blank=False, glued=any(w[6] for w in cell))
         line_no += 1
     return b.fragments
+
+
+SPREAD = 1.6  # a digit box this many times wider per digit than the page's usual holds several cells
+
+
+def _spread_digits(words: list[ocr.Word]) -> set[int]:
+    """Digit boxes that span cells: where a seal or a narrow gap joins the numbers of neighbouring
+    cells (`2 105 27` read as `210527`), the box is far wider per digit than a number's. Such a box
+    is a glued run for the solver to cut, as a text layer's glued digits are."""
+    digits = [w for w in words if w.text.isdigit()]
+    per = sorted((w.x1 - w.x0) / len(w.text) for w in digits if len(w.text) >= 2)
+    if len(per) < 5:
+        return set()
+    usual = per[len(per) // 2]
+    return {id(w) for w in digits if len(w.text) >= 3 and (w.x1 - w.x0) / len(w.text) > SPREAD * usual}
 
 
 BAND_LINES = 2  # lines at the top and at the bottom of a page where running headers and footers sit
@@ -102,12 +127,18 @@ def _lines(words: list[ocr.Word]) -> list[list[ocr.Word]]:
     return [sorted(line, key=lambda w: w.x0) for line in lines]
 
 
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
 def _cells(words: list[tuple], rules: list[float]) -> list[list[tuple]]:
     cells = [[words[0]]]
     for prev, w in zip(words, words[1:]):
         height = min(prev[5] - prev[3], w[5] - w[3])
         ruled = any(prev[4] - 1 <= x <= w[2] + 1 for x in rules)
-        if ruled or w[2] - prev[4] > GAP_SHARE * height:
+        # Two boxes of digits side by side are two numbers: the detector saw a gap between them,
+        # however narrow the columns (`2` `105` `27` under a 15-column header).
+        numbers = _NUMBER.fullmatch(prev[0]) and _NUMBER.fullmatch(w[0])
+        if ruled or numbers or w[2] - prev[4] > GAP_SHARE * height:
             cells.append([w])
         else:
             cells[-1].append(w)

@@ -102,6 +102,18 @@ def is_narrative(line: str) -> bool:
 _CJK_TEXT = re.compile(r"[\u4e00-\u9fff]{3,}")
 
 
+def narrative_lines(texts: list[str]) -> set[int]:
+    """Lines of a page reader (PDF words, OCR boxes) that are narrative: a sentence about the
+    numbers, which OCR boxes in pieces (`…行政复议` `115件` `（其中被纠错` `2件）`), or the end of one
+    wrapped onto the next line (`162件。`). The tables win over the narrative: none of it is a cell."""
+    out: set[int] = set()
+    for i, text in enumerate(texts):
+        text = text.replace(" ", "")
+        if is_narrative(text) or (i - 1 in out and PROSE_END.search(text[-1:]) and len(text) < 40):
+            out.add(i)
+    return out
+
+
 @register_reader
 class TextReader:
     name = "text"
