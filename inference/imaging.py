@@ -159,3 +159,47 @@ def rotate(img: np.ndarray, degrees: float) -> np.ndarray:
     h, w = img.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
     return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def dewarp(img: np.ndarray) -> np.ndarray:
+    """Straighten a page a phone photo bent: the table's horizontal rules, fitted as curves, are
+    mapped back to straight lines, and everything between two rules moves with them. A page
+    without long rules (unruled table, prose) or with straight ones is returned as it is."""
+    cv2 = opencv()
+    grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.ndim == 3 else img
+    h, w = grey.shape
+    ink = cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 25, 15)
+    # A bent rule is only locally horizontal: thicken it, keep long horizontal runs, rejoin them.
+    thick = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 5)))
+    runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 30), 1)))
+    runs = cv2.morphologyEx(runs, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 30), 1)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
+    xc = w / 2
+    curves = []
+    for i in range(1, n):
+        x, y, cw, ch = stats[i, :4]
+        if cw < 0.3 * w or ch > 0.1 * h:
+            continue
+        ys, xs = np.nonzero(labels[y:y + ch, x:x + cw] == i)
+        xs, ys = xs + x, ys + y
+        cols = np.unique(xs)
+        mid = np.array([ys[xs == c].mean() for c in cols[:: max(1, len(cols) // 200)]])
+        cols = cols[:: max(1, len(cols) // 200)]
+        coef = np.polyfit(cols, mid, 2)
+        if np.abs(np.polyval(coef, cols) - mid).max() > 4:
+            continue
+        curves.append(coef)
+    if len(curves) < 2:
+        return img
+    xs = np.arange(0, w, 4, dtype=np.float64)
+    ref = np.array([np.polyval(c, xc) for c in curves])
+    off = np.array([np.polyval(c, xs) - r for c, r in zip(curves, ref)])
+    order = np.argsort(ref)
+    ref, off = ref[order], off[order]
+    if np.abs(off).max() < 2:  # straight rules: nothing to undo
+        return img
+    ys = np.arange(h, dtype=np.float64)
+    small = np.stack([ys + np.interp(ys, ref, off[:, j]) for j in range(len(xs))], axis=1).astype(np.float32)
+    map_y = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    map_x = np.tile(np.arange(w, dtype=np.float32), (h, 1))
+    return cv2.remap(img, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -16,7 +16,8 @@ from nianbao.errors import require
 
 from . import imaging
 
-ROUND = set("oO。〇○◯DQ°")  # what the recogniser makes of a lone 0: it has no context to tell them apart
+ROUND = set("oO。〇○◯DQ°口")  # what the recogniser makes of a lone 0: it has no context to tell them apart
+DASHES = set("一—－-–_~")  # what it makes of a lone dash, a zero printed as `—`: `一` is its likeliest reading
 PAD_X, PAD_Y = 0.3, 0.15  # white margin around each box, in box heights: a lone glyph reads better
 ORIENTATION_SAMPLE = 24  # boxes the direction classifier looks at to decide whether a page is upside down
 UPSIDE_DOWN_SHARE = 0.6  # share of confident "180" votes that turns the page
@@ -40,13 +41,13 @@ def engine():
     return rapidocr.RapidOCR()
 
 
-def read_page(img: np.ndarray) -> tuple[list[Word], np.ndarray, dict]:
+def read_page(img: np.ndarray, columns: list[tuple[float, float]] | None = None) -> tuple[list[Word], np.ndarray, dict]:
     """Words of one page image (BGR), the cleaned upright page they are placed on, and what was
-    done to it (skew, turned)."""
+    done to it (skew, turned, and the number columns found, to guide the next page's probe)."""
     ocr = engine()
     page = imaging.clean(img)
     skew = imaging.estimate_skew(page)
-    page = imaging.rotate(page, skew)
+    page = imaging.dewarp(imaging.rotate(page, skew))
     boxes, _ = ocr.text_det(page)
     if boxes is None or len(boxes) == 0:
         return [], page, {"skew": skew, "turned": False}
@@ -65,15 +66,129 @@ def read_page(img: np.ndarray) -> tuple[list[Word], np.ndarray, dict]:
         text = normalise(text.strip(), float(xs.max() - xs.min()), float(ys.max() - ys.min()))
         if text:
             words.append(Word(text, float(conf), float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())))
-    return words, page, {"skew": skew, "turned": turned}
+    probed, cols = probe_missed(ocr, page, words, columns or [])
+    return words + probed, page, {"skew": skew, "turned": turned, "columns": cols}
+
+
+NUMBERISH = re.compile(r"-?\d+(?:\.\d+)?|—")
+PROBE_MIN_CONF = 0.3  # a probed crop's reading below this is noise (a lone 0 reads at 0.3–0.9: no context)
+
+
+def probe_missed(ocr, page: np.ndarray, words: list[Word], known: list[tuple[float, float]]
+                 ) -> tuple[list[Word], list[tuple[float, float]]]:
+    """Cells the text detector missed. It finds lines of text and often skips a lone small glyph
+    (a `0`, a `1`, a dash), or a row of them: down each column that other rows print numbers in,
+    every blob of ink no found box covers is recognised on its own. A column with one number on
+    this page is known from the pages before (`known`: centre, half width). Ruling lines are taken
+    out first; nothing a found box touches is read twice. Returns the words and the columns."""
+    cv2 = imaging.opencv()
+    nums = [w for w in words if NUMBERISH.fullmatch(w.text)]
+    if len(nums) < 4:
+        return [], known
+    h = float(np.median([w.bottom - w.top for w in nums]))
+    cols: list[list[Word]] = []
+    for w in sorted(nums, key=lambda w: (w.x0 + w.x1) / 2):
+        c = (w.x0 + w.x1) / 2
+        if cols and c - (cols[-1][-1].x0 + cols[-1][-1].x1) / 2 <= 0.6 * h:
+            cols[-1].append(w)
+        else:
+            cols.append([w])
+    found = [(float(np.median([(w.x0 + w.x1) / 2 for w in c])), max(float(max(w.x1 - w.x0 for w in c)) / 2, 0.5 * h))
+             for c in cols if len(c) >= 2]
+    columns = sorted(found + [k for k in known if all(abs(k[0] - c) > 0.6 * h for c, _ in found)])
+    if not columns:
+        return [], known
+    cols = [c for c in cols if len(c) >= 2] or [nums]
+    grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY) if page.ndim == 3 else page
+    top = int(max(0, min(w.top for c in cols for w in c) - h))
+    bottom = int(min(grey.shape[0], max(w.bottom for c in cols for w in c) + h))
+    # A faint or blurred print has grey ink: the threshold is the table zone's own (Otsu).
+    ink = np.zeros_like(grey)
+    ink[top:bottom] = cv2.threshold(grey[top:bottom], 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
+    # Rules out: a tilted rule is straight only a few pixels wide, so it is thickened across
+    # before the long opening and what is taken out is widened again.
+    k = max(3, int(3 * h))
+    rect = cv2.getStructuringElement
+    across_h = cv2.dilate(ink, rect(cv2.MORPH_RECT, (1, 3)))
+    across_v = cv2.dilate(ink, rect(cv2.MORPH_RECT, (3, 1)))
+    rules = cv2.morphologyEx(across_h, cv2.MORPH_OPEN, rect(cv2.MORPH_RECT, (k, 1))) | \
+        cv2.morphologyEx(across_v, cv2.MORPH_OPEN, rect(cv2.MORPH_RECT, (1, k)))
+    ink = cv2.subtract(ink, cv2.dilate(rules, rect(cv2.MORPH_RECT, (3, 3))))
+    # How tall a digit's ink is here: a blob much shorter is a speck or a stroke of something else.
+    tall = []
+    for w in nums:
+        if w.text[-1].isdigit():
+            on = np.flatnonzero((ink[int(w.top):int(w.bottom) + 1, int(w.x0):int(w.x1) + 1] > 0).any(axis=1))
+            if on.size:
+                tall.append(on[-1] - on[0] + 1)
+    least = 0.75 * float(np.median(tall)) if tall else 0.4 * h
+    boxes = [(w.x0, w.top, w.x1, w.bottom) for w in words]
+    crops, where = [], []
+    for cx, half in columns:
+        x0, x1 = int(max(0, cx - half)), int(min(ink.shape[1], cx + half))
+        profile = (ink[top:bottom, x0:x1] > 0).sum(axis=1) >= 2
+        for y0, y1 in _runs(profile, gap=int(0.3 * h)):
+            y0, y1 = y0 + top, y1 + top
+            # A dash is not probed: what is left of a broken rule looks just like one.
+            if not least <= y1 - y0 <= 1.6 * h:
+                continue
+            box = (float(x0), float(y0), float(x1), float(y1))
+            if any(b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in boxes):
+                continue
+            cols_ink = np.flatnonzero((ink[y0:y1, x0:x1] > 0).any(axis=0))
+            if cols_ink.size == 0:
+                continue
+            box = (float(x0 + cols_ink[0]), float(y0), float(x0 + cols_ink[-1] + 1), float(y1))
+            pad = int(0.2 * h)
+            crops.append(cv_crop(page, int(box[0]) - pad, y0 - pad, int(box[2]) + pad, y1 + pad))
+            where.append(box)
+            boxes.append(box)
+    if not crops:
+        return [], columns
+    recs, _ = ocr.text_rec([_pad(c) for c in crops])
+    out = []
+    for (x0, y0, x1, y1), (text, conf) in zip(where, recs):
+        text = normalise(text.strip(), x1 - x0, y1 - y0)
+        if NUMBERISH.fullmatch(text) and text != "—" and conf >= PROBE_MIN_CONF:
+            out.append(Word(text, float(conf), x0, y0, x1, y1))
+
+    # A cell stands in a row: beside a found box, or beside two other probed cells (a row the
+    # detector missed whole). A lone speck that reads as `1` does neither.
+    def centre(w):
+        return (w.top + w.bottom) / 2
+
+    def in_row(p):
+        if any(abs(centre(w) - centre(p)) <= 0.4 * h for w in words):
+            return True
+        return sum(abs(centre(q) - centre(p)) <= 0.4 * h for q in out if q is not p) >= 2
+
+    return [p for p in out if in_row(p)], columns
+
+
+def _runs(on: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """Runs of True, joined across gaps of at most `gap` False."""
+    out: list[list[int]] = []
+    for i in np.flatnonzero(on):
+        if out and i - out[-1][1] <= gap + 1:
+            out[-1][1] = int(i)
+        else:
+            out.append([int(i), int(i)])
+    return [(a, b + 1) for a, b in out]
+
+
+def cv_crop(page: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    return np.ascontiguousarray(page[max(0, y0):y1, max(0, x0):x1])
 
 
 def normalise(text: str, width: float, height: float) -> str:
     """Undo what a recogniser does to table cells out of context: a box holding one round glyph no
     wider than it is tall is a digit 0 (a full stop or a letter o is never a box of its own in these
-    tables), and a row number read without its dot (`2重复申请`) gets it back."""
+    tables), a box of nothing but a dash (`一`) is the zero mark `—`, and a row number read without
+    its dot (`2重复申请`) gets it back."""
     if len(text) == 1 and text in ROUND and width <= 1.1 * height:
         return "0"
+    if text and set(text) <= DASHES and width >= 0.8 * height:
+        return "—"  # a dash alone in its box (a row number `一、` keeps its comma and its label)
     return re.sub(r"^(\d{1,2})(?=[\u4e00-\u9fff])", r"\1.", text)
 
 

@@ -34,7 +34,27 @@ COST_VIOLATION = 100_000
 COST_FREE = {"blank": 300, "dropped": 300, "illegible": 20}
 AMBIGUITY_TOLERANCE = 0.29  # score units: placements that differ only by print-order preference (a
 # token a few columns over), never by a blank made non-zero (COST_FREE)
-LOW_CONFIDENCE = 0.9
+LOW_CONFIDENCE = 0.95  # an OCR reading below this is a doubt the arithmetic may settle
+# What a recogniser mistakes a digit for, both ways: closed loops (0/6/8/9, 3/8, 5/6) and strokes (1/7).
+CONFUSABLE = {"0": "689", "1": "7", "3": "8", "5": "6", "6": "058", "7": "1", "8": "0369", "9": "08"}
+MAX_OCR_LISTED = 6  # alternatives listed for an OCR doubt in a table with no arithmetic
+W_CORRECTION = 280  # per corrected OCR number, × its confidence: below an empty cell made non-zero
+
+
+def ocr_alternatives(text: str) -> list[int]:
+    """The counts a doubtful OCR reading may really be: one digit swapped for one it is
+    mistaken for, one digit dropped (a doubled stroke) or one doubled (a merged pair)."""
+    digits = text.lstrip("-")
+    if not digits.isdigit():
+        return []
+    out = set()
+    for i, d in enumerate(digits):
+        for c in CONFUSABLE.get(d, ""):
+            out.add(digits[:i] + c + digits[i + 1 :])
+        if len(digits) > 1:
+            out.add(digits[:i] + digits[i + 1 :])
+        out.add(digits[:i] + d + digits[i:])
+    return sorted({int(x) for x in out if x == "0" or not x.startswith("0")} - {int(digits)})
 TIME_LIMIT = 3.0
 ALTERNATIVES_TIME_LIMIT = 1.0  # per round of the ambiguity search: a doubt is listed, not proved at any cost
 
@@ -503,6 +523,8 @@ def _solve_free(hyps) -> Solution:
         for k, s in best.specs.items():
             specs[k] = s
             values[k] = s.value if s.kind in ("read", "split", "uncertain") else Decimal(0)
+            if s.kind == "uncertain":  # no arithmetic here to settle an OCR doubt: it is listed
+                amb[k] = [Decimal(a) for a in ocr_alternatives(s.frag.text)[:MAX_OCR_LISTED]]
         for h in hs[1:]:
             if h.score < best.score - max(W_SPLIT, W_DROP) - 1e-9:
                 break
@@ -542,7 +564,7 @@ def _solve_cpsat(hyps, constraints) -> Solution:
                 else:
                     if s.kind == "uncertain" and int(s.value):
                         printed_terms[k].append(int(s.value) * lit)
-                    kind = f"uncertain:{s.frag.conf:.3f}" if s.kind == "uncertain" else s.kind
+                    kind = f"uncertain:{s.frag.conf:.3f}:{int(s.value)}" if s.kind == "uncertain" else s.kind
                     open_lits[k].setdefault(kind, []).append(lit)
                     undecided.add(k)
         if len(hs) > 1:
@@ -552,18 +574,22 @@ def _solve_cpsat(hyps, constraints) -> Solution:
     for k in keys:
         free_parts = []
         for kind, lits in open_lits[k].items():
-            uncertain = kind.startswith("uncertain")
-            f = model.NewIntVar(-ub if uncertain else 0, ub, "")
+            if kind.startswith("uncertain"):
+                # A doubtful OCR number keeps its reading unless the arithmetic pays for one of the
+                # readings a recogniser confuses it with; never any other value.
+                _, conf, read_as = kind.split(":")
+                alts = [a for a in ocr_alternatives(read_as) if a <= ub]
+                picks = [model.NewBoolVar("") for _ in alts]
+                if picks:
+                    model.Add(sum(picks) <= sum(lits))
+                    cost_terms += [int(W_CORRECTION * float(conf)) * p for p in picks]
+                    free_parts.append(sum((a - int(read_as)) * p for a, p in zip(alts, picks)))
+                continue
+            f = model.NewIntVar(0, ub, "")
             d = model.NewBoolVar("")
             model.Add(sum(lits) >= d)  # only a reading that leaves the cell open may move it
             model.Add(f <= ub * d)
-            model.Add(f >= (-ub if uncertain else 0) * d)
-            if uncertain:
-                # A doubtful OCR digit keeps its reading unless the arithmetic pays for the change;
-                # the result stays a count.
-                model.Add(sum(printed_terms[k]) + f >= 0)
-            weight = int(1000 * float(kind.split(":")[1])) if uncertain else COST_FREE[kind]
-            cost_terms.append(weight * d)
+            cost_terms.append(COST_FREE[kind] * d)
             free_parts.append(f)
         model.Add(x[k] == sum(printed_terms[k]) + sum(free_parts))
     flags = {}

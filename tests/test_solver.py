@@ -90,6 +90,26 @@ def test_low_confidence_ocr_digit_is_corrected(seeds_dir):
     assert r.inconsistent == []
 
 
+def test_low_confidence_reading_is_only_corrected_to_what_ocr_confuses_it_with(seeds_dir):
+    from nianbao.inference.solve import ocr_alternatives
+
+    assert {133, 13, 1833}.issubset(ocr_alternatives("183")) and 7 in ocr_alternatives("1")
+    cfg = load_config(engine="heuristic")
+    doc = Document(source="ocr.txt", data=(seeds_dir / "000_da14f1a2f0dce168.txt").read_bytes())
+    read(doc, cfg)
+    # A 4 for the printed 1: no recogniser confuses them, so the arithmetic is not allowed to
+    # "correct" it; the report is flagged instead.
+    line = next(f.line for f in doc.fragments if "本机关不掌握" in f.text)
+    frag = next(f for f in doc.fragments if f.line == line and f.kind == "number" and f.text == "1")
+    frag.text, frag.value, frag.conf = "4", Decimal(4), 0.42
+    for stage in (classify_stage, solve, emit):
+        stage(doc, cfg)
+    r = doc.report
+    assert r.cells["requests.unable_not_held.natural_person"] == 4
+    assert r.provenance["requests.unable_not_held.natural_person"].method == "read"
+    assert "requests.row:unable_not_held:total" in r.inconsistent
+
+
 def test_confident_wrong_digit_is_not_corrected(seeds_dir):
     text = seed_text(seeds_dir, "000_da14f1a2f0dce168.txt").replace(
         "1.本机关不掌握相关政府信息 | 1 |", "1.本机关不掌握相关政府信息 | 7 |")

@@ -28,8 +28,10 @@ def read_pages(pages: Iterable[tuple[int, np.ndarray]], dpi: float) -> list[Frag
     renders each page on demand keeps one page image in memory."""
     to_pt = 72.0 / dpi
     lines = []
+    columns: list[tuple[float, float]] = []
     for page_no, img in pages:
-        words, upright, _ = ocr.read_page(img)
+        words, upright, info = ocr.read_page(img, columns)
+        columns = info["columns"]
         grid = imaging.find_grid(upright) if words else None
         rules = [x * to_pt for x in grid.cols] if grid and grid.found else []
         spread = _spread_digits(words)
