@@ -402,9 +402,13 @@ def title_columns(frags: list[Fragment], t, assigned) -> list[float] | None:
                 elif parts:  # glued titles name consecutive columns
                     break
                 j += 1
-            if parts and pos == len(text):
-                for j, a, b in parts:
-                    found.setdefault(j, []).append(x0 + (a + b) / 2 * w)
+            if not (parts and pos == len(text)):
+                # A title glued after other header text (`…第三项加第四项之和)自然人`, `构益组织务机构其他`
+                # where the tails of wrapped titles joined it): the title that ends the word.
+                parts = [(j, len(text) - len(x), len(text)) for j, xs in enumerate(labels) for x in xs
+                         if len(x) >= 2 and text.endswith(x) and len(text) > len(x)][:1]
+            for j, a, b in parts:
+                found.setdefault(j, []).append(x0 + (a + b) / 2 * w)
     if len(found) != len(labels):
         return None
     mid = [sorted(found[j])[len(found[j]) // 2] for j in range(len(labels))]

@@ -117,3 +117,53 @@ def test_digit_boxes_side_by_side_are_separate_cells():
     # Narrow appeals columns: the gaps are narrower than a text height, yet each box is a number.
     words = [box("2", 340, 346), box("105", 352, 370), box("27", 378, 390), box("结果", 410, 434), box("维持", 436, 460)]
     assert [["".join(w[0] for w in c)] for c in _cells(words, [])] == [["2"], ["105"], ["27"], ["结果维持"]]
+
+
+def test_a_bent_page_is_straightened_by_its_rules():
+    import numpy as np
+
+    from nianbao.inference.imaging import dewarp, opencv
+
+    cv2 = opencv()
+    h, w = 900, 1200
+    flat = np.full((h, w, 3), 255, np.uint8)
+    for y in range(150, 800, 90):
+        cv2.line(flat, (100, y), (1100, y), (0, 0, 0), 2)
+    # A phone photo bows the page: rows sag towards the middle by up to 24 px.
+    xs = np.arange(w, dtype=np.float32)
+    sag = 24 * (1 - ((xs - w / 2) / (w / 2)) ** 2)
+    map_x = np.tile(xs, (h, 1))
+    map_y = (np.arange(h, dtype=np.float32)[:, None] - sag[None, :]).astype(np.float32)
+    bent = cv2.remap(flat, map_x, map_y, cv2.INTER_LINEAR, borderValue=(255, 255, 255))
+
+    def spread(img):  # how far each rule wanders up and down across the page
+        ink = (cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) < 128)
+        out = []
+        for y in range(150, 800, 90):
+            band = ink[y - 45 : y + 45, 120:1080]
+            rows = [np.flatnonzero(band[:, x]).mean() for x in range(0, band.shape[1], 40) if band[:, x].any()]
+            out.append(max(rows) - min(rows))
+        return max(out)
+
+    assert spread(bent) > 12
+    assert spread(dewarp(bent)) < 4
+
+
+def test_a_cell_the_detector_missed_is_found_by_its_column(scanned):
+    import numpy as np
+    from PIL import Image
+
+    from nianbao.inference import ocr
+
+    _, pages = scanned
+    img = np.array(Image.open(io.BytesIO(pages[1])).convert("RGB"))[:, :, ::-1].copy()
+    words, page, _ = ocr.read_page(img)
+    # Take a number out, as if the detector had skipped it: the probe finds it again, and reads
+    # nothing that is already found.
+    gone = next(w for w in words if w.text.isdigit() and w.conf > 0.9 and
+                sum(abs((v.x0 + v.x1) / 2 - (w.x0 + w.x1) / 2) < 8 for v in words if v.text.isdigit()) >= 3)
+    rest = [w for w in words if w is not gone]
+    probed, _ = ocr.probe_missed(ocr.engine(), page, rest, [])
+    assert [p.text for p in probed if abs(p.top - gone.top) < 8 and abs(p.x0 - gone.x0) < 12] == [gone.text]
+    for p in probed:
+        assert not any(p.x0 < w.x1 and w.x0 < p.x1 and p.top < w.bottom and w.top < p.bottom for w in rest)
