@@ -74,17 +74,21 @@ def test_glued_run_in_requests_is_decided_by_the_arithmetic(seeds_dir):
     assert report.ambiguous == {}
 
 
-def test_low_confidence_ocr_digit_is_corrected(seeds_dir):
+def _misread(seeds_dir, text: str, conf: float):
+    """Seed 000 with the 1 of (四)无法提供 1. read by OCR as `text`, at confidence `conf`."""
     cfg = load_config(engine="heuristic")
     doc = Document(source="ocr.txt", data=(seeds_dir / "000_da14f1a2f0dce168.txt").read_bytes())
     read(doc, cfg)
-    # OCR misread the 1 of (四)无法提供 1. as a 7, with low confidence.
     line = next(f.line for f in doc.fragments if "本机关不掌握" in f.text)
     frag = next(f for f in doc.fragments if f.line == line and f.kind == "number" and f.text == "1")
-    frag.text, frag.value, frag.conf = "7", Decimal(7), 0.42
+    frag.text, frag.value, frag.conf = text, Decimal(text), conf
     for stage in (classify_stage, solve, emit):
         stage(doc, cfg)
-    r = doc.report
+    return doc.report
+
+
+def test_low_confidence_ocr_digit_is_corrected(seeds_dir):
+    r = _misread(seeds_dir, "7", 0.42)  # a 1 read as 7: a recogniser confuses them
     assert r.cells["requests.unable_not_held.natural_person"] == 1
     assert r.provenance["requests.unable_not_held.natural_person"].method == "corrected"
     assert r.inconsistent == []
@@ -94,17 +98,9 @@ def test_low_confidence_reading_is_only_corrected_to_what_ocr_confuses_it_with(s
     from nianbao.inference.solve import ocr_alternatives
 
     assert {133, 13, 1833}.issubset(ocr_alternatives("183")) and 7 in ocr_alternatives("1")
-    cfg = load_config(engine="heuristic")
-    doc = Document(source="ocr.txt", data=(seeds_dir / "000_da14f1a2f0dce168.txt").read_bytes())
-    read(doc, cfg)
     # A 4 for the printed 1: no recogniser confuses them, so the arithmetic is not allowed to
     # "correct" it; the report is flagged instead.
-    line = next(f.line for f in doc.fragments if "本机关不掌握" in f.text)
-    frag = next(f for f in doc.fragments if f.line == line and f.kind == "number" and f.text == "1")
-    frag.text, frag.value, frag.conf = "4", Decimal(4), 0.42
-    for stage in (classify_stage, solve, emit):
-        stage(doc, cfg)
-    r = doc.report
+    r = _misread(seeds_dir, "4", 0.42)
     assert r.cells["requests.unable_not_held.natural_person"] == 4
     assert r.provenance["requests.unable_not_held.natural_person"].method == "read"
     assert "requests.row:unable_not_held:total" in r.inconsistent
