@@ -70,6 +70,7 @@ def read_page(img: np.ndarray, columns: list[tuple[float, float]] | None = None)
     return words + probed, page, {"skew": skew, "turned": turned, "columns": cols}
 
 
+_GROUPED = re.compile(r"(\d{1,3}(?:[.,]\d{3})+)([.,]\d{1,2})?(元)?")
 NUMBERISH = re.compile(r"-?\d+(?:\.\d+)?|—")
 PROBE_MIN_CONF = 0.3  # a probed crop's reading below this is noise (a lone 0 reads at 0.3–0.9: no context)
 
@@ -184,7 +185,13 @@ def normalise(text: str, width: float, height: float) -> str:
     """Undo what a recogniser does to table cells out of context: a box holding one round glyph no
     wider than it is tall is a digit 0 (a full stop or a letter o is never a box of its own in these
     tables), a box of nothing but a dash (`一`) is the zero mark `—`, and a row number read without
-    its dot (`2重复申请`) gets it back."""
+    its dot (`2重复申请`) gets it back; thousands read with a point (`1,160.400元`) are thousands."""
+    grouped = _GROUPED.fullmatch(text)
+    if grouped and (grouped.group(3) or len(re.findall(r"[.,]", grouped.group(1))) >= 2):
+        # `1,160.400元`: a recogniser reads a thousands comma as a point; in 元 a point is followed
+        # by two digits (分), and a number never has two points, so 3-digit groups are thousands.
+        return re.sub(r"[.,]", ",", grouped.group(1)) + (grouped.group(2) or "").replace(",", ".") + \
+            (grouped.group(3) or "")
     if len(text) == 1 and text in ROUND and width <= 1.1 * height:
         return "0"
     if text and set(text) <= DASHES and width >= 0.8 * height:

@@ -78,6 +78,8 @@ def test_ocr_mode_is_checked():
     ("o", 60, 20, "o"),  # a wide box is not a lone digit
     ("一", 30, 14, "—"), ("口", 14, 16, "0"),  # a dash zero and a box-shaped 0, each alone in its box
     ("一、", 30, 14, "一、"),
+    ("1,160.400元", 90, 20, "1,160,400元"), ("4.213.900", 90, 20, "4,213,900"),  # thousands read as points
+    ("219.651", 60, 20, "219.651"), ("21965.172203", 90, 20, "21965.172203"),
     ("2重复申请", 90, 20, "2.重复申请"), ("17", 20, 20, "17"), ("总计", 30, 20, "总计"),
 ])
 def test_lone_round_glyphs_are_zeros_and_row_numbers_get_their_dot(text, w, h, out):
@@ -106,6 +108,9 @@ def test_a_sentence_boxed_in_pieces_and_its_wrapped_end_are_narrative_not_cells(
              "本年度，本机关因政府信息公开工作被申请行政复议 115件 （其中被纠错 2件），被提起行政诉讼",
              "162件。", "结果维持 结果纠正 其他结果 尚未审结 总计", "2 89 91"]
     assert narrative_lines(texts) == {1, 2}
+    # The comma read as a colon, and a table row with a note in its cell, which is no sentence.
+    assert narrative_lines(["本年度:我处因政府信息公开工作被申请行政复议3件(其中被纠错3件)被提起行政诉讼4", "件。",
+                            "规章 18（其中修订5件） 3 7"]) == {0, 1}
 
 
 def test_digit_boxes_side_by_side_are_separate_cells():
