@@ -9,7 +9,9 @@ Each system runs in its own child process (its peak memory is measured by the pa
 bench/results/suite.md, suite.csv, suite.json and three plots. Scans (every `scan.pdf` of the
 dev set) are read by nianbao's heuristic engine and by bare full-page RapidOCR whose lines go
 through the same mapper; the other nianbao variants share the heuristic's OCR stage and are not
-run on them (15–25 s a scan on this CPU). img2table is not installed here, so it is not compared.
+run on them (15–25 s a scan on this CPU). img2table (`pip install --no-deps img2table`: its own
+dependency is the non-headless OpenCV, which must not sit beside the headless one) gives the
+table structure of scans, filled with the same RapidOCR boxes.
 """
 from __future__ import annotations
 
@@ -218,19 +220,60 @@ def rapidocr_rows(case):
         img = np.array(page.render(scale=150 / 72).to_pil().convert("RGB"))[:, :, ::-1].copy()
         result, _ = ocr(img)
         boxes = sorted(((sum(p[1] for p in b) / 4, min(p[0] for p in b), t) for b, t, _ in (result or [])))
-        line, last = [], None
-        for y, x, t in boxes:
-            if last is not None and y - last > 10:
-                rows.append([t for _, t in sorted(line)])
-                line = []
-            line.append((x, t))
-            last = y
-        if line:
-            rows.append([t for _, t in sorted(line)])
+        rows += [r for _, r in _ocr_lines(boxes)]
     return map_grid(rows)
 
 
 _RAPIDOCR: dict = {}
+
+
+def _ocr_lines(boxes) -> list[tuple[float, list[str]]]:
+    """(y, texts left to right) for RapidOCR boxes (y centre, x, text) sorted by y."""
+    out, line, last = [], [], None
+    for y, x, t in boxes:
+        if last is not None and y - last > 10:
+            out.append((line[0][0], [t for _, _, t in sorted(line, key=lambda b: b[1])]))
+            line = []
+        line.append((y, x, t))
+        last = y
+    if line:
+        out.append((line[0][0], [t for _, _, t in sorted(line, key=lambda b: b[1])]))
+    return out
+
+
+def img2table_rows(case):
+    """img2table's table structure (ruled and borderless cells, no OCR of its own) filled with the
+    same RapidOCR boxes by their centres; text outside the tables as OCR lines, in page order."""
+    if case["kind"] != "scan":
+        return None
+    import cv2
+    import numpy as np
+    import pypdfium2
+    from img2table.document import Image
+    from rapidocr_onnxruntime import RapidOCR
+
+    ocr = _RAPIDOCR.setdefault("engine", RapidOCR())
+    rows = []
+    for page in pypdfium2.PdfDocument(case["input"]):
+        img = np.array(page.render(scale=150 / 72).to_pil().convert("RGB"))[:, :, ::-1].copy()
+        result, _ = ocr(img)
+        boxes = sorted((sum(p[1] for p in b) / 4, sum(p[0] for p in b) / 4, t) for b, t, _ in (result or []))
+        png = cv2.imencode(".png", img)[1].tobytes()
+        tables = Image(png).extract_tables(implicit_rows=True, borderless_tables=True)
+        items, used = [], set()
+        for t in tables:
+            grid = []
+            for row in t.content.values():
+                cells = []
+                for c in row:
+                    inside = [(x, i) for i, (y, x, _) in enumerate(boxes) if c.bbox.x1 <= x <= c.bbox.x2 and c.bbox.y1 <= y <= c.bbox.y2]
+                    used |= {i for _, i in inside}
+                    cells.append(" ".join(boxes[i][2] for _, i in sorted(inside)))
+                grid.append(cells)
+            items += [(t.bbox.y1 + k / 1000, r) for k, r in enumerate(grid)]
+        items += _ocr_lines([b for i, b in enumerate(boxes) if i not in used])
+        rows += [r for _, r in sorted(items, key=lambda it: it[0])]
+    return map_grid(rows)
 
 
 def naive_rows(case):
@@ -262,6 +305,7 @@ SYSTEMS = {
     "camelot stream": _camelot("stream"),
     "naive rows": naive_rows,
     "RapidOCR rows": rapidocr_rows,
+    "img2table + RapidOCR": img2table_rows,
 }
 SKIPPED = {"skipped": True}
 
