@@ -205,26 +205,29 @@ def _camelot(flavor: str):
     return run
 
 
-def rapidocr_rows(case):
-    """Bare full-page RapidOCR (the same 1.4 models nianbao uses), its boxes grouped into lines by
-    their centres, each line a row: what OCR alone gives, and what it costs per page."""
-    if case["kind"] != "scan":
-        return None
+def _ocr_pages(path: str):
+    """(page image, RapidOCR boxes as (y centre, x centre, text) sorted by y) for each page of a
+    scanned PDF rendered at 150 dpi, as nianbao renders it."""
     import numpy as np
     import pypdfium2
     from rapidocr_onnxruntime import RapidOCR
 
     ocr = _RAPIDOCR.setdefault("engine", RapidOCR())
-    rows = []
-    for page in pypdfium2.PdfDocument(case["input"]):
+    for page in pypdfium2.PdfDocument(path):
         img = np.array(page.render(scale=150 / 72).to_pil().convert("RGB"))[:, :, ::-1].copy()
         result, _ = ocr(img)
-        boxes = sorted(((sum(p[1] for p in b) / 4, min(p[0] for p in b), t) for b, t, _ in (result or [])))
-        rows += [r for _, r in _ocr_lines(boxes)]
-    return map_grid(rows)
+        yield img, sorted((sum(p[1] for p in b) / 4, sum(p[0] for p in b) / 4, t) for b, t, _ in (result or []))
 
 
 _RAPIDOCR: dict = {}
+
+
+def rapidocr_rows(case):
+    """Bare full-page RapidOCR (the same 1.4 models nianbao uses), its boxes grouped into lines by
+    their centres, each line a row: what OCR alone gives, and what it costs per page."""
+    if case["kind"] != "scan":
+        return None
+    return map_grid([r for _, boxes in _ocr_pages(case["input"]) for _, r in _ocr_lines(boxes)])
 
 
 def _ocr_lines(boxes) -> list[tuple[float, list[str]]]:
@@ -247,17 +250,10 @@ def img2table_rows(case):
     if case["kind"] != "scan":
         return None
     import cv2
-    import numpy as np
-    import pypdfium2
     from img2table.document import Image
-    from rapidocr_onnxruntime import RapidOCR
 
-    ocr = _RAPIDOCR.setdefault("engine", RapidOCR())
     rows = []
-    for page in pypdfium2.PdfDocument(case["input"]):
-        img = np.array(page.render(scale=150 / 72).to_pil().convert("RGB"))[:, :, ::-1].copy()
-        result, _ = ocr(img)
-        boxes = sorted((sum(p[1] for p in b) / 4, sum(p[0] for p in b) / 4, t) for b, t, _ in (result or []))
+    for img, boxes in _ocr_pages(case["input"]):
         png = cv2.imencode(".png", img)[1].tobytes()
         tables = Image(png).extract_tables(implicit_rows=True, borderless_tables=True)
         items, used = [], set()
