@@ -14,6 +14,7 @@ from nianbao.schema import Candidate, Classification, Fragment
 from nianbao.templates import Template
 from nianbao.text import norm_label
 
+from .readers.stream import names_a_label
 from .layout import find_regions, group_score, label_score, money_unit
 
 W_LABEL = 1.0
@@ -113,7 +114,10 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
             scores = {} if t.unlabelled_rows else {k: s for k, r in enumerate(rows) if (s := label_score(n, r)) > 0}
             g = group_score(n, t)
             scores = {k: s for k, s in scores.items() if s >= g}
-            if not scores and len(n) <= 6 and between_values(frags, i):
+            # In the appeals table (no row labels) a word on the numbers' line sits in a cell:
+            # a value printed as something else (`撤销` under 其他结果), not a label.
+            in_cell = t.unlabelled_rows and f.line in number_lines and not names_a_label(f.text)
+            if not scores and len(n) <= 6 and (in_cell or between_values(frags, i)):
                 illegible.add(f.id)
                 items.append(Item(f, "V"))
             else:

@@ -93,3 +93,41 @@ def test_running_page_headers_of_a_text_pdf_are_not_cells():
     texts = [f.text for f in frags]
     assert "规章" in texts and "行政规范性文件" in texts
     assert not any("2023" in t or "16:50" in t or "13号" in t for t in texts), texts
+
+
+def test_small_type_header_columns_and_a_word_in_an_appeals_cell():
+    # A narrow appeals header in 8-point type: its titles stand 6 pt apart (more than a word space,
+    # less than the usual cell gap), wrapped over two lines, and its only data line prints blanks
+    # for zeros and a word (撤销) in the 其他结果 cell. The word is a cell whose number the total gives.
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    from nianbao.datasets.documents import cjk_font
+
+    font = cjk_font()
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    c.setFont(font, 12)
+    c.drawString(68, 780, "四、政府信息公开行政复议、行政诉讼情况")
+    c.setFont(font, 8)
+    x = [136 + 22 * j for j in range(15)]
+    c.drawString(172, 700, "行政复议")
+    c.drawString(337, 700, "行政诉讼")
+    c.drawString(266, 685, "未经复议直接起诉")
+    c.drawString(388, 685, "复议后起诉")
+    heads = [("结果", "维持"), ("结果", "纠正"), ("其他", "结果"), ("尚未", "审结"), ("总计", "")] * 3
+    for j, (a, b) in enumerate(heads):
+        if b:
+            c.drawString(x[j], 675, a)
+            c.drawString(x[j], 666, b)
+        else:
+            c.drawString(x[j], 670, a)
+    c.drawString(x[2], 650, "撤销")
+    for j, v in [(4, "1"), (5, "0"), (6, "0"), (7, "0"), (8, "0"), (9, "0")]:
+        c.drawString(x[j] + 5, 650, v)
+    c.showPage()
+    c.save()
+    report = reconstruct(buf.getvalue(), engine="heuristic")
+    row = [report.cells[f"appeals.review.{k}"] for k in ("upheld", "corrected", "other", "pending", "total")]
+    assert row == [0, 0, 1, 0, 1]
+    assert report.provenance["appeals.review.other"].method != "read"

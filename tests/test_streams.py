@@ -130,6 +130,44 @@ def test_converter_dump_chrome_footers_and_narrative_are_not_cells():
     assert c["requests.carried_over.total"] == 0 and c["requests.granted.total"] == 2255
 
 
+RAW_DUMP = """二、主动公开政府信息情况
+第二十条第（一）项
+信息内容
+本年制发件
+数
+本年废止件
+数
+现行有效件
+数
+规章 20 — —
+行政规范
+性文件
+— 22 —
+第二十条第（五）项
+信息内容 本年处理决定数量
+行政许可 11068
+三、收到和处理政府信息公开申请情况
+申请人情况
+自然人 商业企业 科研机构 社会公益组织 法律服务机构 其他 总计
+一、本年新收政府信息公开申请数量 3 0 0 0 0 0 3
+二、上年结转政府信息公开申请数量 0 0 0 0 0 0 0
+三、本年度办理结果
+（一）予以公开 3 0 0 0 0 0 3
+（七）总计 3 0 0 0 0 0 3
+四、结转下年度继续办理
+第 4 页 共 5 页
+"""
+
+
+def test_raw_dump_row_numbers_after_a_wrapped_label_are_no_footer():
+    # `pdftotext -raw` prints a wrapped label whole, then its row: `— 22 —` waits on 行政规范性文件
+    # (a page footer never waits on a label). `第 4 页 共 5 页` after a label is still a footer.
+    report = reconstruct(RAW_DUMP.encode(), engine="heuristic")
+    c = report.cells
+    assert [c[f"active.normative_documents.{k}"] for k in ("issued", "repealed", "in_force")] == [0, 22, 0]
+    assert c["requests.carried_forward.total"] == 0 and c["requests.carried_forward.natural_person"] == 0
+
+
 def test_blank_zeros_are_placed_by_the_row_sum_not_cut_out_of_a_number():
     report = reconstruct(DUMP.encode(), engine="heuristic")
     row = [report.cells[f"requests.new_received.{k}"] for k in

@@ -241,6 +241,10 @@ _CHROME = [
 ]
 
 
+# A page number between dashes, which is also what a row of dash zeros around one number looks like.
+_DASHED_NUMBER = re.compile(r"^[—－-]\s*\d+\s*[—－-]$")
+
+
 def footer_in_label(lines: list[str], i: int) -> bool:
     """`— 22 —` between two halves of a wrapped row label (`行政规范` / `性文件`) is that row's
     numbers (zeros printed as dashes), not a page footer."""
@@ -252,6 +256,14 @@ def footer_in_label(lines: list[str], i: int) -> bool:
 
     from .stream import names_a_label
 
+    from .stream import ends_row_label
+
+    # A row label whose numbers have not come yet (`行政规范` / `性文件` / `— 22 —`, a `-raw` dump
+    # printing a wrapped label before its row): a footer never waits on a label.
+    before = [near(-2), near(-1)]
+    if _DASHED_NUMBER.match(lines[i].strip()) and before[1] and not re.search(r"\d", before[1]) and (
+            ends_row_label(before[1]) or (not re.search(r"\d", before[0]) and ends_row_label("".join(before)))):
+        return True
     # Both neighbours are fragments of one label: short, no digits, and no whole label themselves.
     return all(t and len(t) <= 8 and not re.search(r"\d", t) and _CJK.search(t) and not names_a_label(t)
                for t in (near(-1), near(1)))

@@ -9,7 +9,7 @@ from nianbao.config import PipelineConfig, load_config
 from nianbao.errors import InputTooLarge, NianbaoError, UnreadableInput, require
 from nianbao.schema import Fragment
 
-from .base import FragmentBuilder, is_chrome, register_reader, running_chrome
+from .base import FragmentBuilder, footer_in_label, is_chrome, register_reader, running_chrome
 from .text import narrative_lines
 
 LINE_TOLERANCE = 3.0  # points: words whose tops differ less sit on one line
@@ -63,8 +63,9 @@ def read_pdf(data: bytes, source: str, config: PipelineConfig | None = None) -> 
     # Running headers and footers (`打印日期：2024-02-28 13:27`, `…印发 共4页`) come back on every page.
     chrome = running_chrome([text for _, _, text in lines])
     narrative = narrative_lines([text for _, _, text in lines])
+    texts = [text for _, _, text in lines]
     for i, (page_no, line, text) in enumerate(lines):
-        if is_chrome(text) or text.strip() in chrome:
+        if (is_chrome(text) and not footer_in_label(texts, i)) or text.strip() in chrome:
             continue
         if i in narrative:
             b.add(text, "prose", line_no, page=page_no,
@@ -171,7 +172,10 @@ def _lines(words: list[dict]) -> list[list[dict]]:
 def _cells(line: list[dict]) -> list[list[dict]]:
     cells = [[line[0]]]
     for prev, w in zip(line, line[1:]):
-        if w["x0"] - prev["x1"] > CELL_GAP:
+        # A word space is a fraction of the type's height; a narrow header's columns in small type
+        # stand apart by less than CELL_GAP, but by more than a space.
+        size = min(w["bottom"] - w["top"], prev["bottom"] - prev["top"])
+        if w["x0"] - prev["x1"] > min(CELL_GAP, 0.6 * size):
             cells.append([w])
         else:
             cells[-1].append(w)

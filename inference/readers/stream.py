@@ -157,6 +157,20 @@ def unglue(text: str) -> tuple[str, set[int]]:
     return "\n".join(out), cut
 
 
+@lru_cache(maxsize=1)
+def _row_labels() -> tuple[str, ...]:
+    # The appeals table's "rows" are its header groups (行政复议, 复议后起诉): they carry no numbers.
+    out = {norm_label(x) for t in templates() for table in t.tables.values() if not table.unlabelled_rows
+           for r in table.rows for x in r.labels}
+    return tuple(x for x in out if len(x) >= 2)
+
+
+def ends_row_label(text: str) -> bool:
+    """Does this text end with a row's label (so the row's numbers are still to come)?"""
+    n = _normalise(text)[0]
+    return any(n.endswith(x) for x in _row_labels())
+
+
 def names_a_label(text: str) -> bool:
     """Does this text hold any row, column or group label, or a table title, of either format?"""
     return _label_pattern().search(_normalise(text)[0]) is not None
