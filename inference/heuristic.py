@@ -67,7 +67,7 @@ class HeuristicEngine:
                 table = template.tables[region.table]
                 if table.unlabelled_rows:
                     names = [c for r in table.rows_for(v) for c in table.row_columns(r)]
-                    columns.update({fid: names[j] for fid, j in at.items()})
+                    columns.update({fid: names[js[0]] for fid, js in at.items() if len(js) == 1})
                 for r, fs in ([] if table.unlabelled_rows else rows_out.items()):
                     names = table.row_columns(table.rows_for(v)[r])
                     columns.update({f.id: names[at[f.id]] for f in fs if f.id in at})
@@ -280,8 +280,8 @@ def _words(f: Fragment) -> list[tuple[float, float]]:
     return [(x0 + m.start() * step, x0 + m.end() * step) for m in re.finditer(r"\S+", f.text)]
 
 
-def header_columns(frags: list[Fragment], n: int) -> dict[int, int]:
-    """Number id → column for a table printed as one line of numbers under a header (appeals):
+def header_columns(frags: list[Fragment], n: int) -> dict[int, tuple[int, ...]]:
+    """Number id → its column (or the two it stands between) for a table printed as one line of numbers under a header (appeals):
     the header's cell titles, however wrapped (`结/果/维/持` down a narrow column), stand over their
     columns, so their positions are the columns' when they come to exactly one per column. Titles
     over several columns (行政复议, 复议后起诉) are wider than a cell and left out."""
@@ -308,19 +308,28 @@ def header_columns(frags: list[Fragment], n: int) -> dict[int, int]:
         return {}
     mid = [sum(c) / len(c) for c in clusters]
     gap = min(b - a for a, b in zip(mid, mid[1:]))
-    cols = []
-    for f in nums:
-        j = min(range(n), key=lambda j: abs(_centre(f) - mid[j]))
-        if abs(_centre(f) - mid[j]) >= gap / 3:
+    out: dict[int, tuple[int, ...]] = {}
+    last = -1
+    for f in sorted(nums, key=_centre):
+        near = sorted(range(n), key=lambda j: abs(_centre(f) - mid[j]))[:2]
+        if abs(_centre(f) - mid[near[0]]) < gap / 3:
+            cols = (near[0],)
+        else:
+            # Halfway between two titles (a character grid rounds a digit in a three-character
+            # column either way): either column, and the arithmetic says which.
+            cols = tuple(sorted(j for j in near if abs(_centre(f) - mid[j]) <= 0.6 * gap))
+            if not cols:
+                return {}
+        cols = tuple(j for j in cols if j > last)
+        if not cols:
             return {}
-        cols.append(j)
-    if cols != sorted(set(cols)):
-        return {}
-    return {f.id: j for f, j in zip(nums, cols)}
+        last = cols[0]
+        out[f.id] = cols
+    return out
 
 
 def column_at(assigned, template: Template, table: str, variant: str | None,
-              frags: list[Fragment] | None = None) -> dict[int, int]:
+              frags: list[Fragment] | None = None) -> dict[int, int] | dict[int, tuple[int, ...]]:
     """Fragment id → the column it stands under, where positions are known (PDF word boxes,
     column-aligned `-layout` text). Rows that print every cell give each column's offset from the
     row's last cell and where that last cell stands. A converter may shift a whole line (a CJK
@@ -465,7 +474,7 @@ def row_candidates(assigned, template: Template, table: str, variant: str | None
     if t.unlabelled_rows:  # one printed line of numbers: positions count across the rows
         keys = [f"{table}.{r.key}.{c}" for r in rows for c in t.row_columns(r)]
         frags = [f for r in sorted(assigned) for f in assigned[r]]
-        return [Candidate(f.id, keys[j], (1.0 if j == at[f.id] else 1.0 - 0.05 * (j - p) - W_OFF_COLUMN)
+        return [Candidate(f.id, keys[j], (1.0 if j in at[f.id] else 1.0 - 0.05 * (j - p) - W_OFF_COLUMN)
                           if f.id in at else 1.0 - 0.05 * (j - p)) for p, f in enumerate(frags)
                 for j in range(p, len(keys))]
     for r, frags in assigned.items():

@@ -333,3 +333,23 @@ def test_a_page_laid_out_anew_keeps_its_own_columns():
     from test_property import check
 
     check("pdf_dump", 479001600, 0.0)
+
+
+def test_layout_appeals_digit_between_two_titles_is_placed_by_the_arithmetic():
+    # A character grid rounds a one-digit cell in a three-character column half a column off its
+    # title (`总计` at 21, its `1` at 23, 维持 at 24): either column, and the sums say which.
+    head = ["四、政府信息公开行政复议、行政诉讼情况",
+            "              行政复议                           行政诉讼",
+            "                           未经复议直接起诉        复议后起诉",
+            "         结果 结果 其他 尚未",
+            "                     总计 结果 结果 其他 尚未    结果 结果 其他 尚未",
+            "         维持 纠正 结果 审结                总计             总计",
+            "                        维持 纠正 结果 审结    维持 纠正 结果 审结"]
+    row = [" "] * 60
+    for j, c in {1: "2", 4: "2", 5: "0", 6: "0", 7: "0", 8: "0", 9: "0", 10: "1", 14: "1"}.items():
+        row[9 + 3 * j + 2] = c
+    report = reconstruct(("\n".join(head + ["".join(row).rstrip()]) + "\n").encode(), engine="heuristic")
+    c = report.cells
+    assert c["appeals.review.total"] == 2 and c["appeals.suit_after_review.total"] == 1
+    assert sum(c[f"appeals.review.{k}"] for k in ("upheld", "corrected", "other", "pending")) == 2
+    assert all(c[f"appeals.suit_direct.{k}"] == 0 for k in ("upheld", "corrected", "other", "pending", "total"))
