@@ -221,7 +221,7 @@ def align_table(frags, template: Template, table: str, variant: str | None):
                     push((i + 1, 0, 1), score - unlabelled_cost - end_cost(i, cap, k, path), line,
                          ((idx, i + 1), path))
                 continue
-            if i >= 0 and k < ncols[i]:
+            if i >= 0 and k < ncols[i] and not _left_of_previous(it.frag, path, i, items):
                 cross = W_CROSS_LINE if (line_structured and last_line != -1 and last_line != line) else 0.0
                 c2 = cap + slots
                 push((i, k + 1, c2 if c2 < ncols[i] else ncols[i]), score - cross, line, ((idx, i), path))
@@ -249,6 +249,18 @@ def align_table(frags, template: Template, table: str, variant: str | None):
         assigned[r].reverse()
     used = {f.id for fs in assigned.values() for f in fs}
     return assigned, score, illegible & used
+
+
+def _left_of_previous(f: Fragment, path, row: int, items) -> bool:
+    """Does this token stand left of the row's previous one, on another line of the same page?
+    A row's cells run left to right: a number further left is the next row's, however cheap an
+    empty row would make it to keep filling this one."""
+    if path is None or f.bbox is None:
+        return False
+    (idx, r), _ = path
+    prev = items[idx].frag
+    return r == row and prev.bbox is not None and prev.page == f.page and prev.line != f.line \
+        and (f.bbox[0] + f.bbox[2]) / 2 < prev.bbox[2]
 
 
 def _row_rules(template: Template, table: str, rows, variant) -> dict[int, tuple[list[int], list[int]]]:

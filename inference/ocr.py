@@ -63,9 +63,12 @@ def read_page(img: np.ndarray, columns: list[tuple[float, float]] | None = None)
     words = []
     for q, (text, conf) in zip(boxes, recs):
         xs, ys = q[:, 0], q[:, 1]
-        text = normalise(text.strip(), float(xs.max() - xs.min()), float(ys.max() - ys.min()))
+        # The box as it stands on the page: RapidOCR's crop of a tall box is turned on its side.
+        upright = cv_crop(page, int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        text = normalise(slash(text.strip(), upright), float(xs.max() - xs.min()), float(ys.max() - ys.min()))
         if text:
             words.append(Word(text, float(conf), float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())))
+    words = split_wide_numbers(ocr, page, words)
     probed, cols = probe_missed(ocr, page, words, columns or [])
     return words + probed, page, {"skew": skew, "turned": turned, "columns": cols}
 
@@ -148,8 +151,8 @@ def probe_missed(ocr, page: np.ndarray, words: list[Word], known: list[tuple[flo
         return [], columns
     recs = recognise(ocr, [_pad(c) for c in crops])
     out = []
-    for (x0, y0, x1, y1), (text, conf) in zip(where, recs):
-        text = normalise(text.strip(), x1 - x0, y1 - y0)
+    for (x0, y0, x1, y1), crop, (text, conf) in zip(where, crops, recs):
+        text = normalise(slash(text.strip(), crop), x1 - x0, y1 - y0)
         if NUMBERISH.fullmatch(text) and text != "—" and conf >= PROBE_MIN_CONF:
             out.append(Word(text, float(conf), x0, y0, x1, y1))
 
@@ -164,6 +167,58 @@ def probe_missed(ocr, page: np.ndarray, words: list[Word], known: list[tuple[flo
         return sum(abs(centre(q) - centre(p)) <= 0.4 * h for q in out if q is not p) >= 2
 
     return [p for p in out if in_row(p)], columns
+
+
+CELL_GAP = 0.6  # a gap in a digit box this many digit heights wide is between cells (digits touch)
+
+
+def split_wide_numbers(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
+    """Digit boxes that hold two cells. The detector boxes neighbouring numbers as one where a
+    narrow column leaves little space (`12` `66` read as `1266`); the ink says otherwise: digits
+    of one number stand a stroke apart, two cells' numbers a column gap apart. Each part is then
+    recognised on its own, so it keeps its own position (and column)."""
+    cv2 = imaging.opencv()
+    grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY) if page.ndim == 3 else page
+    parts: list[tuple[int, tuple[int, int, int, int]]] = []
+    for i, w in enumerate(words):
+        if not (len(w.text) >= 2 and w.text.isdigit()):
+            continue
+        x0, y0, x1, y1 = int(w.x0), int(w.top), int(w.x1) + 1, int(w.bottom) + 1
+        box = grey[max(0, y0):y1, max(0, x0):x1]
+        if box.size == 0:
+            continue
+        ink = cv2.threshold(box, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1] > 0
+        rows = np.flatnonzero(ink.sum(axis=1) >= 2)
+        if rows.size == 0:
+            continue
+        tall = rows[-1] - rows[0] + 1
+        ink = ink[rows[0] : rows[-1] + 1]
+        on = ink.sum(axis=0) >= 1
+        # A ruling line inside the box is a separator, not a part: a stroke through the whole height.
+        on &= ~(ink.sum(axis=0) >= 0.9 * tall)
+        runs = _runs(on, gap=max(1, int(CELL_GAP * tall)))
+        runs = [(a, b) for a, b in runs if b - a >= 0.2 * tall]
+        if len(runs) < 2:
+            continue
+        for a, b in runs:
+            parts.append((i, (max(0, x0) + a, y0, max(0, x0) + b, y1)))
+    if not parts:
+        return words
+    h = max(1, int(np.median([w.bottom - w.top for w in words])))
+    pad = int(0.2 * h)
+    crops = [cv_crop(page, a - pad, y0, b + pad, y1) for _, (a, y0, b, y1) in parts]
+    recs = recognise(ocr, [_pad(c) for c in crops])
+    split: dict[int, list[Word]] = {}
+    for (i, (a, y0, b, y1)), (text, conf) in zip(parts, recs):
+        split.setdefault(i, []).append(Word(text.strip(), float(conf), float(a), float(y0), float(b), float(y1)))
+    out = []
+    for i, w in enumerate(words):
+        pieces = split.get(i)
+        if pieces and all(p.text.isdigit() for p in pieces):
+            out += pieces
+        else:
+            out.append(w)
+    return out
 
 
 REC_BATCH = 6  # crops per recognition call (RapidOCR's own batch size; larger batches were slower here)
@@ -220,6 +275,43 @@ def normalise(text: str, width: float, height: float) -> str:
     if text and set(text) <= DASHES and width >= 0.8 * height:
         return "—"  # a dash alone in its box (a row number `一、` keeps its comma and its label)
     return re.sub(r"^(\d{1,2})(?=[\u4e00-\u9fff])", r"\1.", text)
+
+
+STROKES = set("1l|I丨/7")  # what the recogniser makes of a lone slash, a zero printed as `/`
+SLASH_LEAN = 12.0  # degrees off vertical: a 1's stem stands upright, a slash's leans ~20–30°
+
+
+def slash(text: str, crop: np.ndarray) -> str:
+    """A lone stroke that leans is the zero mark `/`, whatever the recogniser read. Out of context
+    it reads a slash as `1` as often as not (confidently, too), which would put a 1 in every cell a
+    table marks as zero. A 1 stands upright; a 7's top bar is as wide as the glyph, a slash's top
+    is little more than a stroke's width."""
+    if len(text) != 1 or text not in STROKES:
+        return text
+    cv2 = imaging.opencv()
+    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
+    if grey.size == 0:
+        return text
+    ink = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1] > 0
+    ys, xs = np.nonzero(ink)
+    if len(xs) < 8 or np.ptp(ys) < 5:
+        return text
+    # The glyph alone: the largest blob's rows (a crop may hold a bit of a rule or a neighbour).
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    if n < 2:
+        return text
+    big = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    ys, xs = np.nonzero(labels == big)
+    if np.ptp(ys) < max(5, 0.4 * grey.shape[0]) or np.ptp(xs) > np.ptp(ys):
+        return text  # a speck, or a piece of a rule: no stroke to judge
+    slope = np.polyfit(ys.astype(np.float64), xs.astype(np.float64), 1)[0]  # x per y: 0 upright
+    lean = abs(float(np.degrees(np.arctan(slope))))
+    top = ys <= ys.min() + 0.2 * np.ptp(ys)
+    bar = np.ptp(xs[top]) + 1 if top.any() else 0
+    # A 7 leans too: its top bar spans the glyph, where a slash's top is a stroke and a bit.
+    if lean >= SLASH_LEAN and (text != "7" or bar <= 0.75 * (np.ptp(xs) + 1)):
+        return "/"
+    return text
 
 
 def _pad(crop: np.ndarray) -> np.ndarray:

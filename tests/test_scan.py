@@ -172,3 +172,47 @@ def test_a_cell_the_detector_missed_is_found_by_its_column(scanned):
     assert [p.text for p in probed if abs(p.top - gone.top) < 8 and abs(p.x0 - gone.x0) < 12] == [gone.text]
     for p in probed:
         assert not any(p.x0 < w.x1 and w.x0 < p.x1 and p.top < w.bottom and w.top < p.bottom for w in rest)
+
+
+def _glyph(text: str, size: int = 28):
+    """One glyph as a scan's crop: the CJK font the test PDFs use, black on white, a margin round it."""
+    from pathlib import Path
+
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from nianbao.datasets.documents import FONT_PATHS
+
+    font = ImageFont.truetype(next(p for p in FONT_PATHS if Path(p).exists()), size)
+    img = Image.new("RGB", (size * len(text) + 16, size + 16), "white")
+    ImageDraw.Draw(img).text((8, 4), text, font=font, fill="black")
+    return np.array(img)[:, :, ::-1].copy()
+
+
+def test_a_lone_slash_is_the_zero_mark_whatever_the_recogniser_read():
+    from nianbao.inference.ocr import slash
+
+    # Out of context the recogniser reads a slash as `1`, confidently: the stroke's lean tells.
+    assert slash("1", _glyph("/")) == "/"
+    assert slash("1", _glyph("1")) == "1"
+    assert slash("7", _glyph("7")) == "7"
+    assert slash("12", _glyph("/")) == "12"  # only a lone stroke is looked at
+
+
+def test_a_digit_box_over_two_cells_is_cut_at_the_column_gap():
+    import numpy as np
+
+    from nianbao.inference import ocr
+
+    # `12` and `66` in neighbouring narrow columns, boxed as one `1266` by the detector.
+    left, right = _glyph("12"), _glyph("66")
+    gap = np.full((left.shape[0], 30, 3), 255, np.uint8)
+    page = np.concatenate([np.full((left.shape[0], 40, 3), 255, np.uint8), left, gap, right,
+                           np.full((left.shape[0], 40, 3), 255, np.uint8)], axis=1)
+    page = np.concatenate([np.full((30, page.shape[1], 3), 255, np.uint8), page,
+                           np.full((30, page.shape[1], 3), 255, np.uint8)])
+    whole = ocr.Word("1266", 0.9, 44.0, 30.0, float(page.shape[1] - 44), float(30 + left.shape[0]))
+    kept = ocr.Word("2185", 0.99, 44.0, 30.0, 44.0 + left.shape[1], float(30 + left.shape[0]))
+    out = ocr.split_wide_numbers(ocr.engine(), page, [whole])
+    assert [w.text for w in out] == ["12", "66"] and out[0].x1 < out[1].x0
+    assert ocr.split_wide_numbers(ocr.engine(), page, [kept]) == [kept]  # one number's digits stand close

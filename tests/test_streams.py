@@ -353,3 +353,32 @@ def test_layout_appeals_digit_between_two_titles_is_placed_by_the_arithmetic():
     assert c["appeals.review.total"] == 2 and c["appeals.suit_after_review.total"] == 1
     assert sum(c[f"appeals.review.{k}"] for k in ("upheld", "corrected", "other", "pending")) == 2
     assert all(c[f"appeals.suit_direct.{k}"] == 0 for k in ("upheld", "corrected", "other", "pending", "total"))
+
+
+
+def test_a_row_s_numbers_left_of_the_previous_ones_start_the_next_row():
+    # Zeros printed blank and each label wrapped round its numbers' line (a scan's centred cells):
+    # packing the next row's numbers into this one would leave that row empty, which is cheap,
+    # but a row's cells run left to right: a number left of the last one starts the next row.
+    from nianbao.templates import load_template
+
+    def line(label, cells):
+        row = list(label) + [" "] * (100 - len(label))
+        for j, c in cells.items():
+            row[32 + 9 * j : 32 + 9 * j + len(c)] = c
+        return "".join(row).rstrip()
+
+    values = {"new_received": {0: "2", 1: "1", 6: "3"}, "granted": {0: "2", 6: "2"},
+              "partially_granted": {1: "1", 6: "1"}, "results_total": {0: "2", 1: "1", 6: "3"}}
+    lines = ["三、收到和处理政府信息公开申请情况", "申请人情况",
+             line("", dict(enumerate(["自然人", "商业企业", "科研机构", "社会公益", "法律服务", "其他", "总计"])))]
+    for r in load_template("2021").tables["requests"].rows_for("split"):
+        label = r.labels[0]
+        if r.key in values:
+            lines += [label[:-2], line("", values[r.key]), label[-2:]]
+        else:  # printed in full, or blank
+            lines.append(label if r.key in ("carried_over", "carried_forward") else line(label, {j: "0" for j in range(7)}))
+    report = reconstruct(("\n".join(lines) + "\n").encode(), engine="heuristic")
+    for key, cells in values.items():
+        assert [report.cells[f"requests.{key}.{c}"] for c in ("natural_person", "commercial", "total")] == \
+            [int(cells.get(j, 0)) for j in (0, 1, 6)], key
