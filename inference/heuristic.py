@@ -7,6 +7,7 @@ choice with the arithmetic.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -117,7 +118,9 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
             # In the appeals table (no row labels) a word on the numbers' line sits in a cell:
             # a value printed as something else (`撤销` under 其他结果), not a label.
             in_cell = t.unlabelled_rows and f.line in number_lines and not names_a_label(f.text)
-            if not scores and len(n) <= 6 and (in_cell or between_values(frags, i)):
+            # Punctuation alone (a speck OCR read as `.`) is no printed value.
+            worded = re.search(r"[^\W_]", f.text) is not None
+            if not scores and len(n) <= 6 and worded and (in_cell or between_values(frags, i)):
                 illegible.add(f.id)
                 items.append(Item(f, "V"))
             else:
@@ -293,16 +296,22 @@ def _words(f: Fragment) -> list[tuple[float, float]]:
 
 
 def header_columns(frags: list[Fragment], n: int) -> dict[int, tuple[int, ...]]:
-    """Number id → its column (or the two it stands between) for a table printed as one line of numbers under a header (appeals):
-    the header's cell titles, however wrapped (`结/果/维/持` down a narrow column), stand over their
-    columns, so their positions are the columns' when they come to exactly one per column. Titles
-    over several columns (行政复议, 复议后起诉) are wider than a cell and left out."""
+    """Number id → its column (or the columns it may be in) for a table printed as one line of
+    numbers under a header (appeals): the header's cell titles, however wrapped (`结/果/维/持` down
+    a narrow column), stand over their columns, so their positions are the columns' when they come
+    to exactly one per column. Titles over several columns (行政复议, 复议后起诉) are wider than a
+    cell and left out. Where the titles cannot be told apart (a scan boxes several as one), the
+    numbers' own spacing says how many columns lie between them."""
     nums = [f for f in frags if f.kind == "number" and f.bbox]
     if not nums or len({f.line for f in nums}) != 1:
         return {}
     line, page = nums[0].line, nums[0].page
     # A word among the numbers (撤销) is a cell too.
     nums = [f for f in frags if f.line == line and f.bbox and (f.kind == "number" or len(f.text) <= 6)]
+    return _title_columns(frags, nums, line, page, n) or spacing_columns(nums, n)
+
+
+def _title_columns(frags, nums, line, page, n) -> dict[int, tuple[int, ...]]:
     head = [w for f in frags if f.kind == "label" and f.bbox and f.line < line and f.page == page
             for w in _words(f)]
     if len(head) < n:
@@ -340,6 +349,40 @@ def header_columns(frags: list[Fragment], n: int) -> dict[int, tuple[int, ...]]:
     return out
 
 
+STEP_SLACK = 0.3  # a spacing this far from a whole number of column pitches may be either
+
+
+def spacing_columns(nums: list[Fragment], n: int) -> dict[int, tuple[int, ...]]:
+    """Columns from the numbers' spacing alone: neighbouring cells stand one column pitch apart
+    (the smallest spacings), a blank cell between two numbers leaves twice that. Each number may
+    then be in any column its offset from the first allows, with the line laid anywhere across
+    the n columns it fits; the arithmetic picks among them."""
+    xs = sorted(_centre(f) for f in nums)
+    if len(xs) < 3:
+        return {}
+    steps = [b - a for a, b in zip(xs, xs[1:])]
+    if min(steps) <= 0:
+        return {}
+    low = sorted(steps)[: max(1, len(steps) // 2)]
+    pitch = low[len(low) // 2]
+    # The column offsets each number may have from the first, as a range (an uneven spacing
+    # widens it).
+    lo = hi = 0
+    ranges = [(0, 0)]
+    for s in steps:
+        k = s / pitch
+        if k < 0.5:
+            return {}  # far closer than a column: not one column per number
+        a, b = (round(k), round(k)) if abs(k - round(k)) <= STEP_SLACK else (math.floor(k), math.ceil(k))
+        lo, hi = lo + max(1, a), hi + max(1, b)
+        ranges.append((lo, hi))
+    if ranges[-1][0] > n - 1:
+        return {}
+    room = n - 1 - ranges[-1][0]  # how far right the whole line may be laid
+    order = sorted(nums, key=_centre)
+    return {f.id: tuple(range(a, min(n - 1, b + room) + 1)) for f, (a, b) in zip(order, ranges)}
+
+
 def column_at(assigned, template: Template, table: str, variant: str | None,
               frags: list[Fragment] | None = None) -> dict[int, int] | dict[int, tuple[int, ...]]:
     """Fragment id → the column it stands under, where positions are known (PDF word boxes,
@@ -349,6 +392,9 @@ def column_at(assigned, template: Template, table: str, variant: str | None,
     cells is laid on the columns at the shift that fits its tokens, the smallest such shift first."""
     t = template.tables[table]
     rows = t.rows_for(variant)
+    ruled = ruled_columns(assigned, t, rows)
+    if ruled is not None:
+        return ruled
     if t.unlabelled_rows:
         return header_columns(frags or [], len([c for r in rows for c in t.row_columns(r)]))
 
@@ -397,6 +443,31 @@ def column_at(assigned, template: Template, table: str, variant: str | None,
         if best is not None:
             out.update({f.id: j for f, j in zip(vals, best[1])})
     return out
+
+
+def ruled_columns(assigned, t, rows) -> dict | None:
+    """Fragment id → column from a scan's ruling: a cell with k column rules right of it is the
+    k-th column from the right of its row. None unless every number of the table carries its
+    count and the counts fit (each row's numbers in distinct columns left to right, a row that
+    prints every cell in every column): a half-found grid must not overrule the positions."""
+    unlabelled = t.unlabelled_rows
+    groups = [[f for r in sorted(assigned) for f in assigned[r]]] if unlabelled else \
+        [assigned[r] for r in sorted(assigned)]
+    widths = [sum(len(t.row_columns(r)) for r in rows)] if unlabelled else \
+        [len(t.row_columns(rows[r])) for r in sorted(assigned)]
+    out: dict = {}
+    for fs, n in zip(groups, widths):
+        vals = [f for f in fs if f.kind == "number"]
+        if not vals:
+            continue
+        if any(f.ruled_right is None for f in vals):
+            return None
+        cols = [n - f.ruled_right for f in vals]
+        if any(not 0 <= j < n for j in cols) or cols != sorted(set(cols)) or \
+                (len(vals) == n and cols != list(range(n))):
+            return None
+        out.update({f.id: ((j,) if unlabelled else j) for f, j in zip(vals, cols)})
+    return out or None
 
 
 def title_columns(frags: list[Fragment], t, assigned) -> list[float] | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -95,6 +95,9 @@ class Grid:
 
     rows: list[float]
     cols: list[float]
+    # Each vertical rule's stretches (x, top, bottom): rules of a table's body run its whole
+    # height, those of a header's merged cells only part of it.
+    segments: list[tuple[float, float, float]] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -109,7 +112,25 @@ def find_grid(img: np.ndarray) -> Grid:
     h, w = ink.shape
     horiz = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 12), 1)))
     vert = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(20, h // 40))))
-    return Grid(rows=_peaks(horiz.sum(axis=1), w // 12), cols=_peaks(vert.sum(axis=0), h // 40))
+    cols = _peaks(vert.sum(axis=0), h // 40)
+    segments = []
+    for x in cols:
+        band = vert[:, max(0, int(x) - 2) : int(x) + 3].any(axis=1)
+        for y0, y1 in _stretches(band, gap=max(2, h // 200)):
+            if y1 - y0 >= h // 40:
+                segments.append((x, float(y0), float(y1)))
+    return Grid(rows=_peaks(horiz.sum(axis=1), w // 12), cols=cols, segments=segments)
+
+
+def _stretches(on: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """Runs of True, joined across gaps of at most `gap` (a rule broken by noise or a seal)."""
+    idx = np.flatnonzero(on)
+    if idx.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(idx) > gap + 1)
+    starts = np.concatenate([[idx[0]], idx[breaks + 1]])
+    ends = np.concatenate([idx[breaks], [idx[-1]]])
+    return [(int(a), int(b) + 1) for a, b in zip(starts, ends)]
 
 
 def _peaks(profile: np.ndarray, min_len: int) -> list[float]:

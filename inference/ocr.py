@@ -65,7 +65,7 @@ def read_page(img: np.ndarray, columns: list[tuple[float, float]] | None = None)
         xs, ys = q[:, 0], q[:, 1]
         # The box as it stands on the page: RapidOCR's crop of a tall box is turned on its side.
         upright = cv_crop(page, int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-        text = normalise(slash(text.strip(), upright), float(xs.max() - xs.min()), float(ys.max() - ys.min()))
+        text = normalise(lone_mark(text.strip(), upright), float(xs.max() - xs.min()), float(ys.max() - ys.min()))
         if text:
             words.append(Word(text, float(conf), float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())))
     words = split_wide_numbers(ocr, page, words)
@@ -104,8 +104,22 @@ def probe_missed(ocr, page: np.ndarray, words: list[Word], known: list[tuple[flo
         return [], known
     cols = [c for c in cols if len(c) >= 2] or [nums]
     grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY) if page.ndim == 3 else page
-    top = int(max(0, min(w.top for c in cols for w in c) - h))
-    bottom = int(min(grey.shape[0], max(w.bottom for c in cols for w in c) + h))
+    first, last = min(w.top for c in cols for w in c), max(w.bottom for c in cols for w in c)
+    # The table goes on beyond its first and last numbers found where its row labels go on (the
+    # detector may miss every number of a page's first or last rows: a shadow, a bend): the
+    # labels left of the columns, each within a few lines of the one before.
+    left = min(cx - half for cx, half in columns)
+    labels = [w for w in words if w.x1 <= left]
+    for w in sorted((w for w in labels if w.top >= last - h), key=lambda w: w.top):
+        if w.top > last + 3 * h:
+            break
+        last = max(last, w.bottom)
+    for w in sorted((w for w in labels if w.bottom <= first + h), key=lambda w: -w.bottom):
+        if w.bottom < first - 3 * h:
+            break
+        first = min(first, w.top)
+    top = int(max(0, first - h))
+    bottom = int(min(grey.shape[0], last + h))
     # A faint or blurred print has grey ink: the threshold is the table zone's own (Otsu).
     ink = np.zeros_like(grey)
     ink[top:bottom] = cv2.threshold(grey[top:bottom], 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
@@ -152,7 +166,7 @@ def probe_missed(ocr, page: np.ndarray, words: list[Word], known: list[tuple[flo
     recs = recognise(ocr, [_pad(c) for c in crops])
     out = []
     for (x0, y0, x1, y1), crop, (text, conf) in zip(where, crops, recs):
-        text = normalise(slash(text.strip(), crop), x1 - x0, y1 - y0)
+        text = normalise(lone_mark(text.strip(), crop), x1 - x0, y1 - y0)
         if NUMBERISH.fullmatch(text) and text != "—" and conf >= PROBE_MIN_CONF:
             out.append(Word(text, float(conf), x0, y0, x1, y1))
 
@@ -270,6 +284,8 @@ def normalise(text: str, width: float, height: float) -> str:
         # by two digits (分), and a number never has two points, so 3-digit groups are thousands.
         return re.sub(r"[.,]", ",", grouped.group(1)) + (grouped.group(2) or "").replace(",", ".") + \
             (grouped.group(3) or "")
+    if re.fullmatch(r"\d+[.。,，、·]", text):
+        return text[:-1]  # a speck after a number read as its full stop: no number ends in one
     if len(text) == 1 and text in ROUND and width <= 1.1 * height:
         return "0"
     if text and set(text) <= DASHES and width >= 0.8 * height:
@@ -279,37 +295,49 @@ def normalise(text: str, width: float, height: float) -> str:
 
 STROKES = set("1l|I丨/7")  # what the recogniser makes of a lone slash, a zero printed as `/`
 SLASH_LEAN = 12.0  # degrees off vertical: a 1's stem stands upright, a slash's leans ~20–30°
+FLAT = 0.35  # a dash's ink is at most this tall for its width; a digit's is taller than wide
+_IDEOGRAPH = re.compile(r"[\u4e00-\u9fff]")
 
 
-def slash(text: str, crop: np.ndarray) -> str:
-    """A lone stroke that leans is the zero mark `/`, whatever the recogniser read. Out of context
-    it reads a slash as `1` as often as not (confidently, too), which would put a 1 in every cell a
-    table marks as zero. A 1 stands upright; a 7's top bar is as wide as the glyph, a slash's top
-    is little more than a stroke's width."""
-    if len(text) != 1 or text not in STROKES:
+def lone_mark(text: str, crop: np.ndarray) -> str:
+    """A zero mark alone in its box, judged by its ink, whatever the recogniser read: out of
+    context it reads a slash as `1` as often as not (confidently, too) and a dash as `1`, `5`, `I`
+    or noise, which would put a number in every cell a table marks as zero. One flat stroke is the
+    dash `—`; one leaning stroke is the slash `/`. A 1 stands upright; a 7 leans, but its top bar
+    is as wide as the glyph, where a slash's top is little more than a stroke's width."""
+    # A number read with confidence in its digits is no dash: only one glyph, or letters and noise.
+    maybe_dash = 0 < len(text) <= 4 and (len(text) == 1 or not any(c.isdigit() for c in text)) \
+        and not _IDEOGRAPH.search(text.replace("一", "")) and text != "—"
+    if not (maybe_dash or (len(text) == 1 and text in STROKES)):
         return text
     cv2 = imaging.opencv()
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
     if grey.size == 0:
         return text
     ink = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1] > 0
-    ys, xs = np.nonzero(ink)
-    if len(xs) < 8 or np.ptp(ys) < 5:
+    if ink.sum() < 8:
         return text
-    # The glyph alone: the largest blob's rows (a crop may hold a bit of a rule or a neighbour).
+    # The mark alone: the largest blob (a crop may hold a bit of a rule or a neighbour).
     n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     if n < 2:
         return text
-    big = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    big = 1 + int(np.argmax(areas))
     ys, xs = np.nonzero(labels == big)
-    if np.ptp(ys) < max(5, 0.4 * grey.shape[0]) or np.ptp(xs) > np.ptp(ys):
+    tall, wide = np.ptp(ys) + 1, np.ptp(xs) + 1
+    alone = areas.sum() - areas[big - 1] <= 0.2 * areas[big - 1]
+    spans = xs.min() == 0 and xs.max() == grey.shape[1] - 1  # a rule through the box, not a mark
+    # A dash stands at mid-height; a flat stroke at the box's top or bottom is a rule's.
+    level = 0.2 * grey.shape[0] <= ys.mean() <= 0.8 * grey.shape[0]
+    if maybe_dash and alone and not spans and level and tall <= FLAT * wide and wide >= 0.4 * grey.shape[0]:
+        return "—"
+    if not (len(text) == 1 and text in STROKES) or tall < max(5, 0.4 * grey.shape[0]) or wide > tall:
         return text  # a speck, or a piece of a rule: no stroke to judge
     slope = np.polyfit(ys.astype(np.float64), xs.astype(np.float64), 1)[0]  # x per y: 0 upright
     lean = abs(float(np.degrees(np.arctan(slope))))
     top = ys <= ys.min() + 0.2 * np.ptp(ys)
     bar = np.ptp(xs[top]) + 1 if top.any() else 0
-    # A 7 leans too: its top bar spans the glyph, where a slash's top is a stroke and a bit.
-    if lean >= SLASH_LEAN and (text != "7" or bar <= 0.75 * (np.ptp(xs) + 1)):
+    if lean >= SLASH_LEAN and (text != "7" or bar <= 0.75 * wide):
         return "/"
     return text
 

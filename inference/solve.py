@@ -259,7 +259,8 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
         if f.kind == "blank":
             yield 1, [Spec("blank", None, f)], 0.0
             return
-        kind = "uncertain" if f.conf < LOW_CONFIDENCE else "read"
+        # A doubt is about digits: a zero mark (`—`, `/`) is no digit a recogniser mistakes for another.
+        kind = "uncertain" if f.conf < LOW_CONFIDENCE and f.text.lstrip("-").isdigit() else "read"
         sign = "-" if f.text.startswith("-") else ""
         intpart, dot, frac = f.text.lstrip("-").removesuffix(f.unit).partition(".")
         run = f.glued and intpart.isdigit() and (not dot or frac.isdigit())
@@ -454,10 +455,11 @@ def _rank(hs: list[Hypothesis], rules, group) -> list[Hypothesis]:
 
 def _closes(h: Hypothesis, rules) -> bool:
     """Do the row's printed numbers add up on their own, its unprinted cells as 0 (an illegible
-    one as whatever makes it add up)?"""
+    one as whatever makes it add up)? A doubtful OCR reading counts as read: that the row adds up
+    with it as read is the best evidence of where the row's numbers stand."""
     def v(k):
         s = h.specs[k]
-        return s.value if s.kind in ("read", "split") and s.value is not None else Decimal(0)
+        return s.value if s.kind in ("read", "split", "uncertain") and s.value is not None else Decimal(0)
 
     def holds(c) -> bool:
         diff = sum(v(k) for k in c.lhs) - sum(v(k) for k in c.rhs)

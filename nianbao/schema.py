@@ -30,6 +30,7 @@ class Fragment:
     value: Decimal | None = None  # numbers: the value as printed, money in its printed unit
     unit: str = ""  # "元" / "万元" / "" as printed after the number
     glued: bool = False  # a digit run that may hold several cells (no delimiter in the source)
+    ruled_right: int | None = None  # scans of ruled tables: the column rules right of the token
 
 
 @dataclass(slots=True)

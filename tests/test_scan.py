@@ -189,14 +189,17 @@ def _glyph(text: str, size: int = 28):
     return np.array(img)[:, :, ::-1].copy()
 
 
-def test_a_lone_slash_is_the_zero_mark_whatever_the_recogniser_read():
-    from nianbao.inference.ocr import slash
+def test_a_lone_slash_or_dash_is_the_zero_mark_whatever_the_recogniser_read():
+    from nianbao.inference.ocr import lone_mark
 
     # Out of context the recogniser reads a slash as `1`, confidently: the stroke's lean tells.
-    assert slash("1", _glyph("/")) == "/"
-    assert slash("1", _glyph("1")) == "1"
-    assert slash("7", _glyph("7")) == "7"
-    assert slash("12", _glyph("/")) == "12"  # only a lone stroke is looked at
+    assert lone_mark("1", _glyph("/")) == "/"
+    assert lone_mark("1", _glyph("1")) == "1"
+    assert lone_mark("7", _glyph("7")) == "7"
+    assert lone_mark("12", _glyph("/")) == "12"  # only a lone stroke is looked at
+    # A dash read as a digit or a letter: one flat stroke.
+    assert lone_mark("5", _glyph("—")) == lone_mark("I", _glyph("—")) == "—"
+    assert lone_mark("5", _glyph("5")) == "5" and lone_mark("0", _glyph("0")) == "0"
 
 
 def test_a_digit_box_over_two_cells_is_cut_at_the_column_gap():
@@ -216,3 +219,78 @@ def test_a_digit_box_over_two_cells_is_cut_at_the_column_gap():
     out = ocr.split_wide_numbers(ocr.engine(), page, [whole])
     assert [w.text for w in out] == ["12", "66"] and out[0].x1 < out[1].x0
     assert ocr.split_wide_numbers(ocr.engine(), page, [kept]) == [kept]  # one number's digits stand close
+
+
+def test_rows_a_photo_tilts_stay_whole():
+    from nianbao.inference.ocr import Word
+    from nianbao.inference.readers.scan import _lines
+
+    # Two rows 40 px apart rising 1.5° to the right (a phone photo's perspective, left after the
+    # deskew): a row's right end stands as high as the next row's left end would be read as.
+    def word(text, x, y, h):
+        return Word(text, 0.99, x, y - h / 2, x + 12 * len(text), y + h / 2)
+
+    rows = []
+    for r, label in enumerate(["1.本机关不掌握相关", "2.没有现成信息需要"]):
+        base = 500 + 40 * r
+        row = [word(label, 100, base - 0.026 * 100, 22)]
+        row += [word(str(j + 1), x, base - 0.026 * x, 12) for j, x in enumerate(range(320, 1000, 90))]
+        rows.append(row)
+    lines = _lines([w for row in rows for w in row])
+    assert [[w.text for w in line] for line in lines] == [[w.text for w in row] for row in rows]
+
+
+def test_the_numbers_of_a_page_s_last_row_are_found_below_the_last_number_found(scanned):
+    import numpy as np
+    from PIL import Image
+
+    from nianbao.inference import ocr
+
+    _, pages = scanned
+    img = np.array(Image.open(io.BytesIO(pages[1])).convert("RGB"))[:, :, ::-1].copy()
+    words, page, _ = ocr.read_page(img)
+    nums = [w for w in words if ocr.NUMBERISH.fullmatch(w.text)]
+    h = float(np.median([w.bottom - w.top for w in nums]))
+    rows = [[v for v in nums if abs(v.top - w.top) < 0.5 * h] for w in nums]
+    gone = max((r for r in rows if 3 <= len(r) <= 7), key=lambda r: r[0].top)  # a requests row
+    low = gone[0]
+    # The page ends with that row (what follows it is cut off), and the detector missed every
+    # number in it (a shadow over it); its row label is still there, left of the columns.
+    rest = [w for w in words if w not in gone and w.top < low.top + h]
+    probed, _ = ocr.probe_missed(ocr.engine(), page, rest, [])
+    found = [p for p in probed if abs(p.top - low.top) < h]
+    assert len(found) >= len(gone) - 1 and len(gone) >= 3
+
+
+def test_a_ruled_cell_s_column_is_counted_from_the_right_by_its_rules():
+    import numpy as np
+
+    from nianbao.inference.imaging import find_grid, opencv
+    from nianbao.inference.readers.scan import _rules_right
+    from nianbao.inference.heuristic import ruled_columns
+    from nianbao.schema import Fragment
+    from nianbao.templates import load_template
+
+    cv2 = opencv()
+    page = np.full((1200, 1000, 3), 255, np.uint8)
+    xs = [100, 300, 390, 480, 570, 660, 750, 840, 930]  # label column, then seven value columns
+    for y in range(300, 1000, 50):
+        cv2.line(page, (100, y), (930, y), (0, 0, 0), 2)
+    for x in xs:  # the body's rules run its whole height; the header merges the middle columns
+        top = 300 if x in (100, 300, 840, 930) else 400
+        cv2.line(page, (x, top), (x, 950), (0, 0, 0), 2)
+    grid = find_grid(page)
+    segments = grid.segments
+    # A cell of the third value column in the body, and the merged header cell above it.
+    assert _rules_right((400, 520, 420, 540), segments) == 6
+    assert _rules_right((400, 320, 420, 340), segments) == 2
+    assert _rules_right((400, 1100, 420, 1120), segments) is None  # below the table: no rule there
+
+    # Blank cells do not shift what the rules say: `2 … 5` in the 1st and 7th columns.
+    t = load_template("2021").tables["requests"]
+    rows = t.rows_for("split")
+    a = Fragment(0, "2", "number", 5, ruled_right=7)
+    b = Fragment(1, "5", "number", 5, ruled_right=1)
+    assert ruled_columns({0: [a, b]}, t, rows) == {0: 0, 1: 6}
+    # Counts that do not fit the row (a half-found grid) give no columns at all.
+    assert ruled_columns({0: [a, Fragment(2, "5", "number", 5, ruled_right=9)]}, t, rows) is None

@@ -163,3 +163,22 @@ def test_appeals_on_separate_lines_keep_each_line_one_row(seeds_dir):
     row = [report.cells[f"appeals.suit_after_review.{c}"] for c in ("upheld", "corrected", "other", "pending", "total")]
     assert row == [0, 0, 0, 2, 2]
     assert report.inconsistent == []
+
+
+def test_doubtful_ocr_readings_that_add_up_place_a_row_with_blank_zeros():
+    # An appeals line with its zeros printed blank, every number read by OCR with some doubt:
+    # the placement whose numbers add up as read is the one, not the first cells in print order.
+    text = ("四、政府信息公开行政复议、行政诉讼情况\n行政复议 行政诉讼\n"
+            "结果维持 结果纠正 其他结果 尚未审结 总计 未经复议直接起诉 复议后起诉\n"
+            "2 40 42 15 7 120 142 100 80 3 183\n")
+    cfg = load_config(engine="heuristic")
+    doc = Document(source="ocr.txt", data=text.encode())
+    read(doc, cfg)
+    for f in doc.fragments:
+        if f.kind == "number":
+            f.conf = 0.8
+    for stage in (classify_stage, solve, emit):
+        stage(doc, cfg)
+    c = doc.report.cells
+    assert [c[f"appeals.{r}.total"] for r in ("review", "suit_direct", "suit_after_review")] == [42, 142, 183]
+    assert doc.report.inconsistent == []

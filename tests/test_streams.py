@@ -382,3 +382,18 @@ def test_a_row_s_numbers_left_of_the_previous_ones_start_the_next_row():
     for key, cells in values.items():
         assert [report.cells[f"requests.{key}.{c}"] for c in ("natural_person", "commercial", "total")] == \
             [int(cells.get(j, 0)) for j in (0, 1, 6)], key
+
+
+def test_appeals_blank_cells_are_placed_by_the_numbers_spacing_where_titles_run_together():
+    # The header's titles come as one run (a scan boxes them together), so they cannot say where
+    # the columns are; the numbers' spacing can: a blank cell leaves twice the usual gap.
+    cells = ["1", "", "31", "", "32", "13", "9", "", "119", "141", "106", "", "76", "1", "183"]
+    row = [" "] * 100
+    for j, c in enumerate(cells):
+        row[20 + 5 * j : 20 + 5 * j + len(c)] = c
+    text = "\n".join(["四、政府信息公开行政复议、行政诉讼情况", "行政复议行政诉讼未经复议直接起诉复议后起诉",
+                      "结果维持结果纠正其他结果尚未审结总计", "".join(row).rstrip()]) + "\n"
+    report = reconstruct(text.encode(), engine="heuristic")
+    keys = [f"appeals.{r}.{c}" for r in ("review", "suit_direct", "suit_after_review")
+            for c in ("upheld", "corrected", "other", "pending", "total")]
+    assert [report.cells[k] for k in keys] == [int(c or 0) for c in cells]

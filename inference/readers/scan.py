@@ -34,18 +34,19 @@ def read_pages(pages: Iterable[tuple[int, np.ndarray]], dpi: float) -> list[Frag
         columns = info["columns"]
         grid = imaging.find_grid(upright) if words else None
         rules = [x * to_pt for x in grid.cols] if grid and grid.found else []
+        segments = [(x * to_pt, y0 * to_pt, y1 * to_pt) for x, y0, y1 in grid.segments] if grid and grid.found else []
         spread = _spread_digits(words)
         for line in _lines(words):
             scaled = [(w.text, w.conf, w.x0 * to_pt, w.top * to_pt, w.x1 * to_pt, w.bottom * to_pt, id(w) in spread)
                       for w in line]
-            lines.append((page_no, _cells(scaled, rules)))
-    texts = ["".join(w[0] for cell in cells for w in cell) for _, cells in lines]
+            lines.append((page_no, _cells(scaled, rules), segments))
+    texts = ["".join(w[0] for cell in cells for w in cell) for _, cells, _ in lines]
     chrome = running_chrome(texts)
     banded = page_bands(lines, texts)
     narrative = narrative_lines(texts)
     b = FragmentBuilder()
     line_no = 0
-    for i, ((page_no, cells), text) in enumerate(zip(lines, texts)):
+    for i, ((page_no, cells, segments), text) in enumerate(zip(lines, texts)):
         if is_chrome(text) or text.strip() in chrome or i in banded:
             continue
         if i in narrative:
@@ -58,9 +59,21 @@ def read_pages(pages: Iterable[tuple[int, np.ndarray]], dpi: float) -> list[Frag
             bbox = (cell[0][2], min(w[3] for w in cell), cell[-1][4], max(w[5] for w in cell))
             conf = min(w[1] for w in cell)
             b.add_cell("".join(w[0] for w in cell), line_no, col, page=page_no, bbox=bbox, conf=conf,
-                       keep_blank=False, glued=any(w[6] for w in cell))
+                       keep_blank=False, glued=any(w[6] for w in cell), ruled_right=_rules_right(bbox, segments))
         line_no += 1
     return b.fragments
+
+
+def _rules_right(bbox: tuple[float, float, float, float], segments) -> int | None:
+    """How many column rules stand right of a cell, at its height: in a ruled table that counts
+    its column from the right (the total column has the table's border alone), whatever the
+    header says and however many cells of its row were printed blank. None where no rule
+    reaches its height (an unruled table, prose)."""
+    if not segments:
+        return None
+    cx, cy = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    crossing = [x for x, y0, y1 in segments if y0 <= cy <= y1]
+    return sum(1 for x in set(crossing) if x > cx) if crossing else None
 
 
 SPREAD = 1.6  # a digit box this many times wider per digit than the page's usual holds several cells
@@ -83,7 +96,7 @@ BAND_SIMILAR = 0.6  # digit-masked similarity of two pages' band lines that make
 STAMP = re.compile(r"20\d\d[-/.年]?\d{1,2}[-/.月]\d{1,2}")  # a print date (`2023-01-19 09:36`), spaces never
 
 
-def page_bands(lines: list[tuple[int, list]], texts: list[str]) -> set[int]:
+def page_bands(lines: list[tuple], texts: list[str]) -> set[int]:
     """Running headers and footers of a scan: the top and bottom lines of a page that come back
     on another page at the same height (OCR reads them a little differently each time, so they
     are compared digits masked and by similarity, not as equal strings), or that are a print
@@ -92,7 +105,7 @@ def page_bands(lines: list[tuple[int, list]], texts: list[str]) -> set[int]:
     from .stream import names_a_label
 
     by_page: dict[int, list[int]] = {}
-    for i, (page, _) in enumerate(lines):
+    for i, (page, *_) in enumerate(lines):
         by_page.setdefault(page, []).append(i)
     band = {i for idx in by_page.values() for i in idx[:BAND_LINES] + idx[-BAND_LINES:]}
     band = {i for i in band if not names_a_label(texts[i])}
@@ -112,21 +125,59 @@ def page_bands(lines: list[tuple[int, list]], texts: list[str]) -> set[int]:
 
 
 def _lines(words: list[ocr.Word]) -> list[list[ocr.Word]]:
-    """Rows by vertical centre: OCR boxes of one row differ in height and top by a few pixels."""
-    words = sorted(words, key=lambda w: (w.top + w.bottom) / 2)
+    """Rows, followed left to right: a box joins the row whose last box, to its left, stands at its
+    height. A phone photo tilts and bends the rows, so heights are compared after taking out the
+    tilt the rows' own numbers show, and with the row where it has got to, not with its mean."""
+    if not words:
+        return []
+    slope = _row_tilt(words)
+    usual = float(np.median([w.bottom - w.top for w in words]))
+
+    def centre(w):
+        return (w.top + w.bottom) / 2 - slope * (w.x0 + w.x1) / 2
+
+    def tolerance(a, b):
+        # A probed cell's box is its ink, tighter than a detector's box round the same digit.
+        return LINE_SHARE * max(min(a.bottom - a.top, b.bottom - b.top), 0.8 * usual)
+
     lines: list[list[ocr.Word]] = []
-    centre = height = 0.0
-    for w in words:
-        c, h = (w.top + w.bottom) / 2, w.bottom - w.top
-        if lines and abs(c - centre) <= LINE_SHARE * min(h, height):
-            lines[-1].append(w)
-            n = len(lines[-1])
-            centre += (c - centre) / n
-            height += (h - height) / n
-        else:
+    for w in sorted(words, key=lambda w: w.x0):
+        best, dist = None, 0.0
+        for line in lines:
+            last = line[-1]
+            if last.x1 > w.x0 + 0.5 * min(w.bottom - w.top, last.bottom - last.top):
+                continue  # side by side with it, or below it: another row
+            d = abs(centre(w) - centre(last))
+            if d <= tolerance(w, last) and (best is None or d < dist):
+                best, dist = line, d
+        if best is None:
             lines.append([w])
-            centre, height = c, h
-    return [sorted(line, key=lambda w: w.x0) for line in lines]
+        else:
+            best.append(w)
+    return sorted(lines, key=lambda line: sum(centre(w) for w in line) / len(line))
+
+
+MAX_TILT = 0.06  # rise per run of a row after deskewing (a photo's perspective), ~3.5°
+
+
+def _row_tilt(words: list[ocr.Word]) -> float:
+    """How the table's rows rise across the page: the median slope between numbers that stand
+    level with each other (within a fraction of a text height) and columns apart."""
+    nums = [w for w in words if _NUMBER.fullmatch(w.text)]
+    if len(nums) < 4:
+        return 0.0
+    h = float(np.median([w.bottom - w.top for w in nums]))
+    slopes = []
+    for i, a in enumerate(nums):
+        for b in nums[i + 1 :]:
+            dx = (b.x0 + b.x1 - a.x0 - a.x1) / 2
+            dy = (b.top + b.bottom - a.top - a.bottom) / 2
+            if abs(dx) >= 3 * h and abs(dy) <= 0.8 * h:
+                slopes.append(dy / dx)
+    if len(slopes) < 3:
+        return 0.0
+    slope = float(np.median(slopes))
+    return slope if abs(slope) <= MAX_TILT else 0.0
 
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
