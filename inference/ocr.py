@@ -69,6 +69,7 @@ def read_page(img: np.ndarray, columns: list[tuple[float, float]] | None = None)
         if text:
             words.append(Word(text, float(conf), float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())))
     words = split_wide_numbers(ocr, page, words)
+    words = minus_signs(page, words)
     probed, cols = probe_missed(ocr, page, words, columns or [])
     return words + probed, page, {"skew": skew, "turned": turned, "columns": cols}
 
@@ -183,6 +184,53 @@ def probe_missed(ocr, page: np.ndarray, words: list[Word], known: list[tuple[flo
     return [p for p in out if in_row(p)], columns
 
 
+def minus_signs(page: np.ndarray, words: list[Word]) -> list[Word]:
+    """Numbers that lost their minus sign. A short thin stroke before the digits (`-2`, `-24` in
+    本年增/减) is often left out of the box, or dropped by the recogniser: a stroke of its own at
+    the digits' mid-height, a few digit widths long at most, just left of the first digit, is
+    the sign. A rule is far longer; a dash that marks a zero is a cell's width away."""
+    cv2 = imaging.opencv()
+    grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY) if page.ndim == 3 else page
+    out = []
+    for w in words:
+        if not w.text.isdigit():
+            out.append(w)
+            continue
+        h = w.bottom - w.top
+        x0, x1 = int(max(0, w.x0 - 1.2 * h)), int(min(grey.shape[1], w.x1))
+        y0, y1 = int(max(0, w.top)), int(min(grey.shape[0], w.bottom + 1))
+        box = grey[y0:y1, x0:x1]
+        if box.size == 0 or box.shape[0] < 6:
+            out.append(w)
+            continue
+        ink = cv2.threshold(box, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
+        n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+        blobs = [stats[i] for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= 3]
+        digits = [b for b in blobs if b[cv2.CC_STAT_HEIGHT] >= 0.4 * h]
+        if not digits:
+            out.append(w)
+            continue
+        first = min(b[cv2.CC_STAT_LEFT] for b in digits)
+        top = min(b[cv2.CC_STAT_TOP] for b in digits)
+        tall = max(b[cv2.CC_STAT_TOP] + b[cv2.CC_STAT_HEIGHT] for b in digits) - top
+        # A thin stroke blurs to a faint grey at 150 dpi, lighter than Otsu's cut: the sign is
+        # looked for at the paper's own level less a little.
+        faint = (box < np.median(box) - 15).astype(np.uint8) * 255
+        n, _, stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
+        blobs = [stats[i] for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= 3]
+        sign = False
+        for b in blobs:
+            bx, by, bw, bh = b[cv2.CC_STAT_LEFT], b[cv2.CC_STAT_TOP], b[cv2.CC_STAT_WIDTH], b[cv2.CC_STAT_HEIGHT]
+            mid = by + bh / 2 - top
+            if bx + bw <= first and first - (bx + bw) <= 0.5 * tall and 0.2 * tall <= bw <= 0.9 * tall \
+                    and bh <= min(bw, 0.35 * tall) and 0.3 * tall <= mid <= 0.75 * tall and \
+                    not any(c[cv2.CC_STAT_LEFT] + c[cv2.CC_STAT_WIDTH] <= bx for c in blobs if c is not b):
+                sign = True
+        out.append(Word("-" + w.text, w.conf, min(w.x0, float(x0 + first) - 0.6 * tall), w.top, w.x1, w.bottom)
+                   if sign else w)
+    return out
+
+
 CELL_GAP = 0.6  # a gap in a digit box this many digit heights wide is between cells (digits touch)
 
 
@@ -284,8 +332,9 @@ def normalise(text: str, width: float, height: float) -> str:
         # by two digits (分), and a number never has two points, so 3-digit groups are thousands.
         return re.sub(r"[.,]", ",", grouped.group(1)) + (grouped.group(2) or "").replace(",", ".") + \
             (grouped.group(3) or "")
-    if re.fullmatch(r"\d+[.。,，、·]", text):
-        return text[:-1]  # a speck after a number read as its full stop: no number ends in one
+    if re.fullmatch(r"\d+[.。,，、·]|[.。,，、·'`]\d+", text):
+        # A speck beside a number read as a point: no number here ends or starts with one.
+        return text.strip(".。,，、·'`")
     if len(text) == 1 and text in ROUND and width <= 1.1 * height:
         return "0"
     if text and set(text) <= DASHES and width >= 0.8 * height:

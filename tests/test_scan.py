@@ -81,6 +81,7 @@ def test_ocr_mode_is_checked():
     ("1,160.400元", 90, 20, "1,160,400元"), ("4.213.900", 90, 20, "4,213,900"),  # thousands read as points
     ("219.651", 60, 20, "219.651"), ("21965.172203", 90, 20, "21965.172203"),
     ("2重复申请", 90, 20, "2.重复申请"), ("17", 20, 20, "17"), ("总计", 30, 20, "总计"),
+    ("0.", 16, 20, "0"), (".26", 30, 20, "26"), ("0.26", 40, 20, "0.26"),  # a speck read as a point
 ])
 def test_lone_round_glyphs_are_zeros_and_row_numbers_get_their_dot(text, w, h, out):
     assert normalise(text, w, h) == out
@@ -294,3 +295,31 @@ def test_a_ruled_cell_s_column_is_counted_from_the_right_by_its_rules():
     assert ruled_columns({0: [a, b]}, t, rows) == {0: 0, 1: 6}
     # Counts that do not fit the row (a half-found grid) give no columns at all.
     assert ruled_columns({0: [a, Fragment(2, "5", "number", 5, ruled_right=9)]}, t, rows) is None
+
+
+def test_a_minus_left_out_of_a_number_s_box_is_its_sign():
+    import numpy as np
+
+    from nianbao.inference import ocr
+    from nianbao.inference.imaging import opencv
+
+    cv2 = opencv()
+
+    def ink_only(img):
+        cols = np.flatnonzero((img.min(axis=2) < 128).any(axis=0))
+        return img[:, cols[0] : cols[-1] + 1] if cols.size else img[:, :4]
+
+    def page_with(prefix: str, gap: int):
+        left, digits = ink_only(_glyph(prefix, 22)), ink_only(_glyph("24", 22))
+        margin = np.full((digits.shape[0], 60, 3), 255, np.uint8)
+        white = np.full((digits.shape[0], gap, 3), 255, np.uint8)
+        img = cv2.GaussianBlur(np.concatenate([margin, left, white, digits, margin], axis=1), (3, 3), 0)
+        x0 = 60 + left.shape[1] + gap
+        return img, ocr.Word("24", 0.99, float(x0), 4.0, float(x0 + digits.shape[1]), float(img.shape[0] - 4))
+
+    img, w = page_with("-", 2)
+    assert [v.text for v in ocr.minus_signs(img, [w])] == ["-24"]
+    img, w = page_with(" ", 2)
+    assert [v.text for v in ocr.minus_signs(img, [w])] == ["24"]
+    img, w = page_with("—", 40)  # the dash of the cell before: a column away, and a cell wide
+    assert [v.text for v in ocr.minus_signs(img, [w])] == ["24"]
