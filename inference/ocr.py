@@ -231,6 +231,7 @@ def minus_signs(page: np.ndarray, words: list[Word]) -> list[Word]:
     return out
 
 
+_RUN = re.compile(r"[\d.,oO。]+")
 CELL_GAP = 0.6  # a gap in a digit box this many digit heights wide is between cells (digits touch)
 
 
@@ -243,7 +244,9 @@ def split_wide_numbers(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
     grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY) if page.ndim == 3 else page
     parts: list[tuple[int, tuple[int, int, int, int]]] = []
     for i, w in enumerate(words):
-        if not (len(w.text) >= 2 and w.text.isdigit()):
+        # Digits, or digits run together with points and round glyphs (`0.000.0095`: cells of
+        # `0.00` and `95` boxed as one): what else a box holds is no number to split.
+        if not (len(w.text) >= 2 and _RUN.fullmatch(w.text) and sum(c.isdigit() for c in w.text) >= 2):
             continue
         x0, y0, x1, y1 = int(w.x0), int(w.top), int(w.x1) + 1, int(w.bottom) + 1
         box = grey[max(0, y0):y1, max(0, x0):x1]
@@ -272,11 +275,12 @@ def split_wide_numbers(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
     recs = recognise(ocr, [_pad(c) for c in crops])
     split: dict[int, list[Word]] = {}
     for (i, (a, y0, b, y1)), (text, conf) in zip(parts, recs):
-        split.setdefault(i, []).append(Word(text.strip(), float(conf), float(a), float(y0), float(b), float(y1)))
+        text = normalise(text.strip(), float(b - a), float(y1 - y0))
+        split.setdefault(i, []).append(Word(text, float(conf), float(a), float(y0), float(b), float(y1)))
     out = []
     for i, w in enumerate(words):
         pieces = split.get(i)
-        if pieces and all(p.text.isdigit() for p in pieces):
+        if pieces and all(NUMBERISH.fullmatch(p.text) for p in pieces):
             out += pieces
         else:
             out.append(w)

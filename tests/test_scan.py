@@ -220,6 +220,13 @@ def test_a_digit_box_over_two_cells_is_cut_at_the_column_gap():
     out = ocr.split_wide_numbers(ocr.engine(), page, [whole])
     assert [w.text for w in out] == ["12", "66"] and out[0].x1 < out[1].x0
     assert ocr.split_wide_numbers(ocr.engine(), page, [kept]) == [kept]  # one number's digits stand close
+    # Zeros printed `0.00` run into the next cell's number: `0.0095` is `0.00` and `95`.
+    left, right = _glyph("0.00"), _glyph("95")
+    gap = np.full((left.shape[0], 30, 3), 255, np.uint8)
+    page = np.concatenate([np.full((left.shape[0], 40, 3), 255, np.uint8), left, gap, right,
+                           np.full((left.shape[0], 40, 3), 255, np.uint8)], axis=1)
+    run = ocr.Word("0.0095", 0.8, 44.0, 0.0, float(page.shape[1] - 44), float(left.shape[0]))
+    assert [w.text for w in ocr.split_wide_numbers(ocr.engine(), page, [run])] == ["0.00", "95"]
 
 
 def test_rows_a_photo_tilts_stay_whole():
