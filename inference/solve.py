@@ -266,6 +266,10 @@ def row_hypotheses(row_keys: list[str], tokens: list[Fragment], cand: dict[tuple
         run = f.glued and intpart.isdigit() and (not dot or frac.isdigit())
         glued = split and run
         whole = _value(f, key in money, money_unit)
+        if sign and key not in signed and not run and f.conf < 1.0:
+            # A minus OCR saw before a count (a column that is never negative) is a speck or the
+            # dash of the cell before: the count is its digits.
+            whole = whole.copy_abs()
         # A glued run is never one number with a leading zero ("01814"), nor a fraction in a count.
         if not (run and ((len(intpart) > 1 and intpart.startswith("0")) or (dot and key not in money))):
             yield 1, [Spec(kind, whole, f)], learned(f, [f.text], 0.0) if glued else 0.0

@@ -182,3 +182,10 @@ def test_doubtful_ocr_readings_that_add_up_place_a_row_with_blank_zeros():
     c = doc.report.cells
     assert [c[f"appeals.{r}.total"] for r in ("review", "suit_direct", "suit_after_review")] == [42, 142, 183]
     assert doc.report.inconsistent == []
+
+
+def test_an_ocr_minus_before_a_count_is_no_sign(seeds_dir):
+    # A count is never negative: a minus OCR saw before one is a speck or the dash of the cell before.
+    r = _misread(seeds_dir, "-1", 0.9)
+    assert r.cells["requests.unable_not_held.natural_person"] == 1
+    assert r.inconsistent == []
