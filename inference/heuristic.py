@@ -410,10 +410,11 @@ def column_at(assigned, template: Template, table: str, variant: str | None,
         width = max(full, key=lambda n: (len(full[n]), n))
         blocks = _layout_blocks(sorted(full[width]))
     else:
-        # No row prints every cell (zeros left blank): the header's column titles stand over
-        # their columns.
+        # No row prints every cell (zeros left blank): where the rows' numbers together stand in
+        # columns a whole number of pitches apart, those are the columns; else the header's
+        # column titles stand over theirs.
         width = len(t.columns)
-        mid = title_columns(frags or [], t, assigned)
+        mid = stacked_columns(assigned, t, rows, width) or title_columns(frags or [], t, assigned)
         blocks = [(-1, len(rows), mid, min(b - a for a, b in zip(mid, mid[1:])))] if mid else []
     if not blocks:
         return {}
@@ -468,6 +469,36 @@ def ruled_columns(assigned, t, rows) -> dict | None:
             return None
         out.update({f.id: ((j,) if unlabelled else j) for f, j in zip(vals, cols)})
     return out or None
+
+
+def stacked_columns(assigned, t, rows, width: int) -> list[float] | None:
+    """Column centres from the numbers of all rows of one page stacked: each column a cluster of
+    centres, neighbouring columns one pitch apart, a column no row prints a number in (all its
+    zeros blank, or missed) a gap of two pitches. Only where the clusters and the gaps account for
+    exactly `width` columns; else None."""
+    nums = [f for r, fs in assigned.items() if len(t.row_columns(rows[r])) == width
+            for f in fs if f.kind == "number" and f.bbox]
+    if len(nums) < 2 * width or len({f.page for f in nums}) != 1:
+        return None
+    h = sorted(f.bbox[3] - f.bbox[1] for f in nums)[len(nums) // 2]
+    clusters: list[list[float]] = []
+    for x in sorted(_centre(f) for f in nums):
+        if clusters and x - clusters[-1][-1] <= 0.6 * h:
+            clusters[-1].append(x)
+        else:
+            clusters.append([x])
+    if len(clusters) < 3:
+        return None
+    xs = [sorted(c)[len(c) // 2] for c in clusters]
+    gaps = [b - a for a, b in zip(xs, xs[1:])]
+    pitch = min(gaps)
+    mid = [xs[0]]
+    for x, g in zip(xs[1:], gaps):
+        k = round(g / pitch)
+        if abs(g / pitch - k) > 0.25:
+            return None
+        mid += [mid[-1] + (x - mid[-1]) * i / k for i in range(1, k)] + [x]
+    return mid if len(mid) == width else None
 
 
 def title_columns(frags: list[Fragment], t, assigned) -> list[float] | None:

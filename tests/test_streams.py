@@ -397,3 +397,26 @@ def test_appeals_blank_cells_are_placed_by_the_numbers_spacing_where_titles_run_
     keys = [f"appeals.{r}.{c}" for r in ("review", "suit_direct", "suit_after_review")
             for c in ("upheld", "corrected", "other", "pending", "total")]
     assert [report.cells[k] for k in keys] == [int(c or 0) for c in cells]
+
+
+def test_columns_no_row_prints_in_full_come_from_all_rows_numbers_stacked():
+    from nianbao.inference.heuristic import stacked_columns
+    from nianbao.schema import Fragment
+    from nianbao.templates import load_template
+
+    # Zeros printed as dashes the detector skipped: no row shows all seven cells, and three
+    # columns show none at all; stacked, the rows' numbers stand at 0, 1, 5, 6 pitches.
+    t = load_template("2021").tables["requests"]
+    rows = t.rows_for("split")
+    xs = [240.0, 274.0, 308.0, 342.0, 376.0, 410.0, 444.0]
+
+    def num(i, r, j):
+        return Fragment(i, "1", "number", r, bbox=(xs[j] - 4, 10.0 * r, xs[j] + 4, 10.0 * r + 9))
+
+    assigned = {r: [num(10 * r + k, r, j) for k, j in enumerate(cols)]
+                for r, cols in enumerate([(0, 1, 5, 6), (0, 5, 6), (1, 6), (0, 1, 5), (5, 6)])}
+    mid = stacked_columns(assigned, t, rows, 7)
+    assert mid is not None and all(abs(a - b) < 1 for a, b in zip(mid, xs))
+    # Spacings that are no whole number of pitches: no columns.
+    assigned[4] = [Fragment(99, "1", "number", 4, bbox=(325.0, 40.0, 333.0, 49.0))]
+    assert stacked_columns(assigned, t, rows, 7) is None
