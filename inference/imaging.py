@@ -116,14 +116,15 @@ def find_grid(img: np.ndarray) -> Grid:
     segments = []
     for x in cols:
         band = vert[:, max(0, int(x) - 2) : int(x) + 3].any(axis=1)
-        for y0, y1 in _stretches(band, gap=max(2, h // 200)):
+        for y0, y1 in runs(band, gap=max(2, h // 200)):
             if y1 - y0 >= h // 40:
                 segments.append((x, float(y0), float(y1)))
     return Grid(rows=_peaks(horiz.sum(axis=1), w // 12), cols=cols, segments=segments)
 
 
-def _stretches(on: np.ndarray, gap: int) -> list[tuple[int, int]]:
-    """Runs of True, joined across gaps of at most `gap` (a rule broken by noise or a seal)."""
+def runs(on: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """Runs of True as [start, end), joined across gaps of at most `gap` False (a rule broken by
+    noise or a seal, a digit's strokes)."""
     idx = np.flatnonzero(on)
     if idx.size == 0:
         return []

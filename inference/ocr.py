@@ -67,7 +67,8 @@ def read_page(img: np.ndarray, columns: list[tuple[float, float]] | None = None)
         upright = cv_crop(page, int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
         text = normalise(lone_mark(text.strip(), upright), float(xs.max() - xs.min()), float(ys.max() - ys.min()))
         if text:
-            words.append(Word(text, float(conf), float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())))
+            words += marks_apart(Word(text, float(conf), float(xs.min()), float(ys.min()), float(xs.max()),
+                                      float(ys.max())))
     words = split_wide_numbers(ocr, page, words)
     words = minus_signs(page, words)
     probed, cols = probe_missed(ocr, page, words, columns or [])
@@ -146,7 +147,7 @@ def probe_missed(ocr, page: np.ndarray, words: list[Word], known: list[tuple[flo
     for cx, half in columns:
         x0, x1 = int(max(0, cx - half)), int(min(ink.shape[1], cx + half))
         profile = (ink[top:bottom, x0:x1] > 0).sum(axis=1) >= 2
-        for y0, y1 in _runs(profile, gap=int(0.3 * h)):
+        for y0, y1 in imaging.runs(profile, gap=int(0.3 * h)):
             y0, y1 = y0 + top, y1 + top
             # A dash is not probed: what is left of a broken rule looks just like one.
             if not least <= y1 - y0 <= 1.6 * h:
@@ -231,7 +232,25 @@ def minus_signs(page: np.ndarray, words: list[Word]) -> list[Word]:
     return out
 
 
-_RUN = re.compile(r"[\d.,oO。]+")
+_MARK_OR_NUMBER = re.compile(r"无|—|/|\d+(?:\.\d+)?")
+
+
+def marks_apart(w: Word) -> list[Word]:
+    """Zero marks boxed with each other or with a number (`无无无`, `无103`: the detector sees no
+    gap between narrow cells) as one word each, the box shared out by characters."""
+    parts = _MARK_OR_NUMBER.findall(w.text)
+    if len(parts) < 2 or "".join(parts) != w.text or not any(p in _MARKS for p in parts):
+        return [w]
+    step = (w.x1 - w.x0) / len(w.text)
+    out, x = [], w.x0
+    for p in parts:
+        out.append(Word(p, w.conf, x, w.top, x + step * len(p), w.bottom))
+        x += step * len(p)
+    return out
+
+
+_RUN = re.compile(r"[\d.,oO。无—/]+")
+_MARKS = {"无", "—", "/"}  # zero marks a split part may be
 CELL_GAP = 0.6  # a gap in a digit box this many digit heights wide is between cells (digits touch)
 
 
@@ -244,8 +263,8 @@ def split_wide_numbers(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
     grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY) if page.ndim == 3 else page
     parts: list[tuple[int, tuple[int, int, int, int]]] = []
     for i, w in enumerate(words):
-        # Digits, or digits run together with points and round glyphs (`0.000.0095`: cells of
-        # `0.00` and `95` boxed as one): what else a box holds is no number to split.
+        # Digits, or digits run together with points, round glyphs and zero marks (`0.000.0095`:
+        # cells of `0.00` and `95` boxed as one; `124无10387无190`): nothing else is split.
         if not (len(w.text) >= 2 and _RUN.fullmatch(w.text) and sum(c.isdigit() for c in w.text) >= 2):
             continue
         x0, y0, x1, y1 = int(w.x0), int(w.top), int(w.x1) + 1, int(w.bottom) + 1
@@ -261,7 +280,7 @@ def split_wide_numbers(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
         on = ink.sum(axis=0) >= 1
         # A ruling line inside the box is a separator, not a part: a stroke through the whole height.
         on &= ~(ink.sum(axis=0) >= 0.9 * tall)
-        runs = _runs(on, gap=max(1, int(CELL_GAP * tall)))
+        runs = imaging.runs(on, gap=max(1, int(CELL_GAP * tall)))
         runs = [(a, b) for a, b in runs if b - a >= 0.2 * tall]
         if len(runs) < 2:
             continue
@@ -279,8 +298,9 @@ def split_wide_numbers(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
         split.setdefault(i, []).append(Word(text, float(conf), float(a), float(y0), float(b), float(y1)))
     out = []
     for i, w in enumerate(words):
-        pieces = split.get(i)
-        if pieces and all(NUMBERISH.fullmatch(p.text) for p in pieces):
+        pieces = [q for p in split.get(i, []) for q in marks_apart(p)]
+        if pieces and all(NUMBERISH.fullmatch(p.text) or p.text in _MARKS for p in pieces) and \
+                any(NUMBERISH.fullmatch(p.text) for p in pieces):
             out += pieces
         else:
             out.append(w)
@@ -308,17 +328,6 @@ def recognise(ocr, crops: list[np.ndarray]) -> list[tuple[str, float]]:
                                                     max_wh_ratio=widest)):
             out[i] = (res[0], float(res[1]))
     return out
-
-
-def _runs(on: np.ndarray, gap: int) -> list[tuple[int, int]]:
-    """Runs of True, joined across gaps of at most `gap` False."""
-    out: list[list[int]] = []
-    for i in np.flatnonzero(on):
-        if out and i - out[-1][1] <= gap + 1:
-            out[-1][1] = int(i)
-        else:
-            out.append([int(i), int(i)])
-    return [(a, b + 1) for a, b in out]
 
 
 def cv_crop(page: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:

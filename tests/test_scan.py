@@ -330,3 +330,20 @@ def test_a_minus_left_out_of_a_number_s_box_is_its_sign():
     assert [v.text for v in ocr.minus_signs(img, [w])] == ["24"]
     img, w = page_with("—", 40)  # the dash of the cell before: a column away, and a cell wide
     assert [v.text for v in ocr.minus_signs(img, [w])] == ["24"]
+
+
+def test_zero_marks_boxed_together_are_cells_of_their_own():
+    from nianbao.inference.ocr import Word, marks_apart
+    from nianbao.inference.readers.scan import _cells
+
+    # `无无无` in three narrow appeals columns, and `无103` where a 无 cell touches the next number.
+    assert [w.text for w in marks_apart(Word("无无无", 0.9, 0, 0, 60, 20))] == ["无", "无", "无"]
+    parts = marks_apart(Word("无103", 0.9, 0, 0, 80, 20))
+    assert [w.text for w in parts] == ["无", "103"] and parts[0].x1 <= parts[1].x0
+    assert [w.text for w in marks_apart(Word("2185", 0.9, 0, 0, 80, 20))] == ["2185"]
+
+    def box(text, x0, x1):
+        return (text, 0.99, x0, 100.0, x1, 112.0, False)
+
+    words = [box("无", 300, 312), box("无", 316, 328), box("8", 334, 340)]
+    assert [["".join(w[0] for w in c)] for c in _cells(words, [])] == [["无"], ["无"], ["8"]]
