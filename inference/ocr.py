@@ -232,13 +232,13 @@ def minus_signs(page: np.ndarray, words: list[Word]) -> list[Word]:
     return out
 
 
-_MARK_OR_NUMBER = re.compile(r"无|—|/|\d+(?:\.\d+)?")
+CELL = re.compile(r"-?\d+(?:\.\d+)?|无|—|/")  # what a table cell's reading is: a number or a zero mark
 
 
 def marks_apart(w: Word) -> list[Word]:
     """Zero marks boxed with each other or with a number (`无无无`, `无103`: the detector sees no
     gap between narrow cells) as one word each, the box shared out by characters."""
-    parts = _MARK_OR_NUMBER.findall(w.text)
+    parts = CELL.findall(w.text)
     if len(parts) < 2 or "".join(parts) != w.text or not any(p in _MARKS for p in parts):
         return [w]
     step = (w.x1 - w.x0) / len(w.text)
@@ -299,8 +299,7 @@ def split_wide_numbers(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
     out = []
     for i, w in enumerate(words):
         pieces = [q for p in split.get(i, []) for q in marks_apart(p)]
-        if pieces and all(NUMBERISH.fullmatch(p.text) or p.text in _MARKS for p in pieces) and \
-                any(NUMBERISH.fullmatch(p.text) for p in pieces):
+        if pieces and all(CELL.fullmatch(p.text) for p in pieces) and any(p.text not in _MARKS for p in pieces):
             out += pieces
         else:
             out.append(w)

@@ -183,9 +183,6 @@ def _row_tilt(words: list[ocr.Word]) -> float:
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
-_CELLISH = re.compile(r"-?\d+(?:\.\d+)?|无|—|/")
-
-
 def _cells(words: list[tuple], rules: list[float]) -> list[list[tuple]]:
     cells = [[words[0]]]
     for prev, w in zip(words, words[1:]):
@@ -193,7 +190,7 @@ def _cells(words: list[tuple], rules: list[float]) -> list[list[tuple]]:
         ruled = any(prev[4] - 1 <= x <= w[2] + 1 for x in rules)
         # Two boxes of digits (or zero marks) side by side are two cells: the detector saw a gap
         # between them, however narrow the columns (`2` `105` `27`, `无` `无` under a 15-column header).
-        numbers = _CELLISH.fullmatch(prev[0]) and _CELLISH.fullmatch(w[0])
+        numbers = ocr.CELL.fullmatch(prev[0]) and ocr.CELL.fullmatch(w[0])
         if ruled or numbers or w[2] - prev[4] > GAP_SHARE * height:
             cells.append([w])
         else:
