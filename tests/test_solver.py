@@ -189,3 +189,17 @@ def test_an_ocr_minus_before_a_count_is_no_sign(seeds_dir):
     r = _misread(seeds_dir, "-1", 0.9)
     assert r.cells["requests.unable_not_held.natural_person"] == 1
     assert r.inconsistent == []
+
+
+def test_a_zero_mark_read_with_doubt_is_no_digit_to_correct():
+    from nianbao.inference.solve import row_hypotheses
+    from nianbao.schema import Fragment
+
+    # `—` read at 0.5: its doubt is whether it is a mark, not which digit; it must never become
+    # the 6, 8 or 9 a recogniser confuses with a 0.
+    dash = Fragment(0, "—", "number", 1, conf=0.5, value=Decimal(0))
+    seven = Fragment(1, "7", "number", 1, conf=0.5, value=Decimal(7))
+    keys = ["requests.granted.natural_person", "requests.granted.total"]
+    cand = {(0, keys[0]): 1.0, (1, keys[1]): 1.0}
+    best = row_hypotheses(keys, [dash, seven], cand, set(), "万元", set())[0]
+    assert best.specs[keys[0]].kind == "read" and best.specs[keys[1]].kind == "uncertain"
