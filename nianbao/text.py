@@ -18,6 +18,27 @@ _CONFUSIONS = str.maketrans({
 _SPACE = re.compile(r"\s+")
 
 
+# Web text carries invisible format characters (zero-width spaces, joiners, soft hyphens, word
+# joiners) inside words and numbers; they are no part of either.
+INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
+# Full-width digits and the marks that sit inside a number (`34．43`, `１，２００`): one form for the
+# number patterns. Brackets and CJK punctuation stay: labels are compared through `norm_label`.
+_NUMBER_FORMS = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "．": ".", "／": "/", "\u3000": " "})
+_ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,5});")
+
+
+def clean_text(text: str, entities: bool = False) -> str:
+    """Plain text as a crawler or converter left it → the text its characters mean: invisible
+    characters dropped, full-width digits and number marks as ASCII, and (for plain text, where
+    no markup parser will) HTML entities a crawler kept (`&nbsp;`, `&#12288;`) decoded."""
+    text = INVISIBLE.sub("", text)
+    if entities and _ENTITY.search(text):
+        import html
+
+        text = html.unescape(text).replace("\xa0", " ")
+    return text.translate(_NUMBER_FORMS)
+
+
 def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 

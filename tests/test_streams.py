@@ -38,6 +38,46 @@ def test_crawled_report_is_one_line_and_reconstructs():
     assert report.missing_tables == []
 
 
+def _fold(text: str, width: int) -> str:
+    return "\n".join(text[i : i + width] for i in range(0, len(text), width))
+
+
+def _zero_width(text: str) -> str:
+    return "".join(ch + ("\u200b" if i % 7 == 3 else "") for i, ch in enumerate(text))
+
+
+WRAPPINGS = {
+    "nodes joined by tabs": lambda t: t.replace(" ", "\t"),
+    "entities kept": lambda t: t.replace(" ", "&nbsp;"),
+    "zero-width spaces": _zero_width,
+    "full-width digits and points": lambda t: t.translate(str.maketrans("0123456789.", "０１２３４５６７８９．")),
+    "folded at 80 characters": lambda t: _fold(t, 80),
+    "folded at 500 characters": lambda t: _fold(t, 500),
+}
+
+
+@pytest.mark.parametrize("wrapping", WRAPPINGS)
+def test_crawled_text_as_tools_keep_it_reads_as_the_clean_text(wrapping):
+    """What a crawler or a tool after it does to the one-line text (tab-joined nodes, `&nbsp;`
+    entities, zero-width spaces, full-width digits, a fold at a fixed width) changes no cell."""
+    for seed in (3, 7):
+        _, text = _crawled(seed)
+        assert " " in text  # the stray spaces a crawler keeps are what a tab or an entity replaces
+        clean = reconstruct(text.encode(), engine="heuristic").cells
+        damaged = reconstruct(WRAPPINGS[wrapping](text).encode(), engine="heuristic").cells
+        assert damaged == clean
+
+
+def test_a_text_with_its_own_line_breaks_is_not_unwrapped():
+    from nianbao.inference.readers.text import unwrap
+
+    rng = random.Random(4)
+    truth = random_truth(rng)
+    for style in ("flattened", "markdown", "markdown_broken", "ocr_markdown", "lines", "tsv"):
+        text = render(style, truth, rng).data.decode("utf-8")
+        assert unwrap(text) == text, style
+
+
 def test_row_numbering_glued_to_the_previous_rows_digits_belongs_to_the_label():
     line = ("三、收到和处理政府信息公开申请情况申请人情况自然人商业企业总计"
             "4.保护第三方合法权益00000005.属于三类内部事务信息0000000"

@@ -12,7 +12,7 @@ from typing import Callable, Protocol
 
 from nianbao.errors import EmptyInput, UnreadableInput
 from nianbao.schema import Fragment
-from nianbao.text import nfkc
+from nianbao.text import INVISIBLE, nfkc
 
 
 class Reader(Protocol):
@@ -58,6 +58,7 @@ def decode(data: bytes, source: str) -> str:
         raise UnreadableInput("unknown text encoding (tried UTF-8, UTF-16 with BOM and GB18030)", source=source)
     if len(_CONTROL.findall(text[:20000])) > max(8, len(text[:20000]) // 200):
         raise UnreadableInput("binary data, not a text document", source=source)
+    text = INVISIBLE.sub("", text)
     if not re.search(r"[\u4e00-\u9fff]", text):
         raise UnreadableInput("no Chinese text found: unknown encoding or not a report", source=source)
     return text

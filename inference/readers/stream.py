@@ -73,8 +73,8 @@ def _norm_char(ch: str) -> str:
 def is_stream(line: str) -> bool:
     """A line that names several table labels: a whole report on one line, or one table of it
     (a crawler that breaks lines only between tables), with numbers right after its labels."""
-    if len(line) < 40 or line.count("|") >= 2 or "\t" in line:  # a table row keeps its own cells
-        return False
+    if len(line) < 40 or line.count("|") >= 2 or ("\t" in line and len(line) < 200):
+        return False  # a table row keeps its own cells (a whole report joined by tabs is no row)
     norm, where = _normalise(line[:100_000])  # a stream names its tables early; a huge line is not read twice
     hits = list(_label_pattern().finditer(norm))
     if len(line) >= 200:
@@ -149,7 +149,7 @@ def unglue(text: str) -> tuple[str, set[int]]:
     cut: set[int] = set()
     for line, stream in zip(lines, streams):
         if stream:
-            rows = cut_stream(line)
+            rows = cut_stream(line.replace("\t", " "))  # a crawler's tab is a space between nodes
             cut.update(range(len(out), len(out) + len(rows)))
             out += rows
         else:

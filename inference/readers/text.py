@@ -3,9 +3,11 @@ flattened text where a text layer glued cells together, with page chrome mixed i
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 
 from nianbao.schema import Fragment
-from nianbao.text import nfkc
+from nianbao.text import clean_text, nfkc
 
 from .base import PROSE_END, FragmentBuilder, decode, is_chrome, register_reader, running_chrome, footer_in_label
 from .stream import may_be_negative, unglue
@@ -131,7 +133,42 @@ class TextReader:
         return 0.5  # the fallback for anything that decodes
 
     def read(self, data: bytes, source: str, config=None) -> list[Fragment]:
-        return read_lines(*unglue(around_tables(decode(data, source))))
+        return read_lines(*unglue(unwrap(around_tables(clean_text(decode(data, source), entities=True)))))
+
+
+# Lines cut at one width before a text counts as hard-wrapped: two long lines of one length by
+# chance are as unlikely as four short ones.
+MIN_WRAPPED, MIN_WRAPPED_LONG, LONG_LINE = 4, 2, 100
+
+
+def _columns(line: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+
+
+def unwrap(text: str) -> str:
+    """A text hard-wrapped at a fixed width (a tool that folds a crawler's one-line text at 76 or 80
+    characters or display columns) → its lines as they were: the fold falls inside labels and
+    numbers alike, so a line cut at the width joins the next with nothing between. A text counts
+    as folded when most of its lines stop at one width and none is longer; table rows (pipes,
+    tabs), which a Markdown writer pads to one width, never do."""
+    lines = text.split("\n")
+    body = [x.rstrip("\r") for x in lines if x.strip()]
+    if len(body) < MIN_WRAPPED_LONG or any("\t" in x or x.count("|") >= 2 for x in body):
+        return text
+    for measure in (len, _columns):
+        sizes = [measure(x.rstrip("\r")) for x in lines]
+        common = Counter(n for n in sizes if n >= 30).most_common(1)
+        if not common:
+            continue
+        width = common[0][0]
+        full = [width - 1 <= n <= width for n in sizes]  # a wide character that did not fit: one short
+        need = MIN_WRAPPED_LONG if width >= LONG_LINE else MIN_WRAPPED
+        if sum(full) >= max(need, len(body) // 2) and max(sizes) <= width:
+            out = []
+            for line, cut in zip(lines, full):
+                out.append(line.rstrip("\r") + ("" if cut else "\n"))
+            return "".join(out)
+    return text
 
 
 LONG_TEXT = 2_000_000  # characters: a report's text is ~50 000; far longer text is read near its tables only
