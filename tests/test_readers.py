@@ -75,3 +75,12 @@ def test_html_spans_blanks_entities_and_page_chrome():
     assert report.provenance["active.regulations.issued"].method == "inferred"  # a blank cell
     assert c["requests.new_received.total"] == 4
     assert "appeals" in report.missing_tables
+
+
+def test_a_row_of_zero_marks_between_two_labels_is_that_row_s_zeros():
+    """A text layer that puts one row's dash zeros and the next row's wrapped label on one line."""
+    pieces = split_cell("信息公开申请 - - - - - - - 2.申请人逾期未按收费通知要")
+    assert [p.kind for p in pieces] == ["label"] + ["number"] * 7 + ["label"]
+    assert pieces[0].text == "信息公开申请" and pieces[-1].text == "2.申请人逾期未按收费通知要"
+    # One dash among words is a bullet or a dash of the sentence, not a cell.
+    assert [p.kind for p in split_cell("- 规章 - 规范性文件")] == ["label"]

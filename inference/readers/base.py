@@ -174,20 +174,37 @@ def _split_trailing_marks(pieces: list[Piece]) -> list[Piece]:
 
 
 def _flush_label(text: str, pieces: list[Piece]) -> None:
-    """Label text between numbers; zero marks (- / 无) among numbers are zeros, not labels."""
+    """Label text between numbers; zero marks (- / 无) among numbers are zeros, not labels.
+    A row of marks may stand between two labels too, where a text layer put one row's zeros and
+    the next row's wrapped label on one line (`信息公开申请 - - - - 2.申请人逾期…`)."""
     words = text.split()
     if not words:
         return
     if all(w in ZERO_MARKS for w in words):
         pieces.extend(Piece(w, "number", Decimal(0)) for w in words)
-    elif words[-1] in ZERO_MARKS and len(words) > 1:
-        n = len(words)
-        while n > 1 and words[n - 1] in ZERO_MARKS:  # `规范性文件 / / 30`: every trailing mark is a 0
-            n -= 1
-        pieces.append(Piece(" ".join(words[:n]), "label"))
-        pieces.extend(Piece(w, "number", Decimal(0)) for w in words[n:])
-    else:
-        pieces.append(Piece(text.strip(), "label"))
+        return
+    n = len(words)
+    while n > 1 and words[n - 1] in ZERO_MARKS:  # `规范性文件 / / 30`: every trailing mark is a 0
+        n -= 1
+    label: list[str] = []
+    i = 0
+    while i < n:
+        j = i
+        while j < n and words[j] in ZERO_MARKS:
+            j += 1
+        # Two marks or more in a row are zeros; one alone among words may be a bullet or a dash.
+        if j - i >= 2:
+            if label:
+                pieces.append(Piece(" ".join(label), "label"))
+                label = []
+            pieces.extend(Piece(w, "number", Decimal(0)) for w in words[i:j])
+            i = j
+        else:
+            label.append(words[i])
+            i += 1
+    if label:  # the text as printed where no mark was taken out of it
+        pieces.append(Piece(text.strip() if len(label) == len(words) else " ".join(label), "label"))
+    pieces.extend(Piece(w, "number", Decimal(0)) for w in words[n:])
 
 
 def _is_label_part(before: str, after: str, m: re.Match) -> bool:
