@@ -408,16 +408,26 @@ def column_at(assigned, template: Template, table: str, variant: str | None,
             full.setdefault(n, []).append((r, [_centre(f) for f in vals]))
     if full:
         width = max(full, key=lambda n: (len(full[n]), n))
-        blocks = _layout_blocks(sorted(full[width]))
-    else:
-        # No row prints every cell (zeros left blank): where the rows' numbers together stand in
-        # columns a whole number of pitches apart, those are the columns; else the header's
-        # column titles stand over theirs.
-        width = len(t.columns)
-        mid = stacked_columns(assigned, t, rows, width) or title_columns(frags or [], t, assigned)
-        blocks = [(-1, len(rows), mid, min(b - a for a, b in zip(mid, mid[1:])))] if mid else []
-    if not blocks:
-        return {}
+        return _lay_rows(assigned, t, rows, width, _layout_blocks(sorted(full[width])))
+    # No row prints every cell (zeros left blank): where the rows' numbers together stand in
+    # columns a whole number of pitches apart, those are the columns; else the header's column
+    # titles stand over theirs. Each set of columns on its own: the active table's sub-tables
+    # (件数 of 规章, 处理决定数量 of 行政许可) have columns of their own.
+    out = {}
+    for keys in dict.fromkeys(tuple(t.row_columns(rows[r])) for r in assigned):
+        if len(keys) < 2:
+            continue
+        group = {r: fs for r, fs in assigned.items() if tuple(t.row_columns(rows[r])) == keys}
+        mid = stacked_columns(group, t, rows, len(keys)) or title_columns(frags or [], t, group, keys)
+        if mid:
+            blocks = [(-1, len(rows), mid, min(b - a for a, b in zip(mid, mid[1:])))]
+            out.update(_lay_rows(group, t, rows, len(keys), blocks))
+    return out
+
+
+def _lay_rows(assigned, t, rows, width: int, blocks) -> dict[int, int]:
+    """Rows of `width` cells that print fewer numbers, laid on the nearest block's columns at
+    the shift that fits their tokens (a converter shifts a whole line, never its cells apart)."""
     out = {}
     for r, fs in assigned.items():
         vals = [f for f in fs if f.kind == "number"]
@@ -457,6 +467,7 @@ def ruled_columns(assigned, t, rows) -> dict | None:
     widths = [sum(len(t.row_columns(r)) for r in rows)] if unlabelled else \
         [len(t.row_columns(rows[r])) for r in sorted(assigned)]
     out: dict = {}
+    counts: set[int] = set()
     for fs, n in zip(groups, widths):
         vals = [f for f in fs if f.kind == "number"]
         if not vals:
@@ -468,7 +479,11 @@ def ruled_columns(assigned, t, rows) -> dict | None:
                 (len(vals) == n and cols != list(range(n))):
             return None
         out.update({f.id: ((j,) if unlabelled else j) for f, j in zip(vals, cols)})
-    return out or None
+        if n > 1:
+            counts.update(f.ruled_right for f in vals)
+    # Rules that stand right of every number alike (a table's outer border, a page's frame, one
+    # rule a scan kept of a 三线表) say nothing of which column: a grid shows as different counts.
+    return out if len(counts) >= 2 else None
 
 
 def stacked_columns(assigned, t, rows, width: int) -> list[float] | None:
@@ -501,7 +516,7 @@ def stacked_columns(assigned, t, rows, width: int) -> list[float] | None:
     return mid if len(mid) == width else None
 
 
-def title_columns(frags: list[Fragment], t, assigned) -> list[float] | None:
+def title_columns(frags: list[Fragment], t, assigned, keys=None) -> list[float] | None:
     """Column centres from the header's titles above the table's first row of numbers: a title
     alone (`自然人`), the first line of a wrapped one (`社会公益组` over `织`), or titles glued in
     one aligned line (`社会公益组织法律服务机构其他`, cut where each title begins). A title
@@ -510,7 +525,8 @@ def title_columns(frags: list[Fragment], t, assigned) -> list[float] | None:
     if not nums:
         return None
     first = min(nums, key=lambda f: (f.page, f.line))
-    labels = [[norm_label(x) for x in c.labels] for c in t.columns]
+    columns = [c for c in t.columns if keys is None or c.key in keys]
+    labels = [[norm_label(x) for x in c.labels] for c in columns]
     found: dict[int, list[float]] = {}
     for f in frags:
         if f.kind != "label" or not f.bbox or f.page != first.page or f.line >= first.line:
@@ -520,7 +536,10 @@ def title_columns(frags: list[Fragment], t, assigned) -> list[float] | None:
             text = norm_label(m.group())
             x0 = f.bbox[0] + m.start() * step
             w = (m.end() - m.start()) * step / max(1, len(text))
-            pos, j, parts = 0, 0, []
+            # The row header's own title may lead the glued line (`信息内容本年制发件本年废止件…`):
+            # the column titles start where the first of them does.
+            pos = next((p for p in range(len(text)) if any(_common_prefix(x, text[p:]) >= 3 for xs in labels for x in xs)), 0)
+            j, parts = 0, []
             while pos < len(text) and j < len(labels):
                 k = max((_common_prefix(x, text[pos:]) for x in labels[j]), default=0)
                 if k >= 2:

@@ -72,6 +72,7 @@ def read_page(img: np.ndarray, columns: list[tuple[float, float]] | None = None)
     words = split_wide_numbers(ocr, page, words)
     words = minus_signs(page, words)
     probed, cols = probe_missed(ocr, page, words, columns or [])
+    probed += probe_rows(ocr, page, words + probed)
     return words + probed, page, {"skew": skew, "turned": turned, "columns": cols}
 
 
@@ -122,18 +123,7 @@ def probe_missed(ocr, page: np.ndarray, words: list[Word], known: list[tuple[flo
         first = min(first, w.top)
     top = int(max(0, first - h))
     bottom = int(min(grey.shape[0], last + h))
-    # A faint or blurred print has grey ink: the threshold is the table zone's own (Otsu).
-    ink = np.zeros_like(grey)
-    ink[top:bottom] = cv2.threshold(grey[top:bottom], 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
-    # Rules out: a tilted rule is straight only a few pixels wide, so it is thickened across
-    # before the long opening and what is taken out is widened again.
-    k = max(3, int(3 * h))
-    rect = cv2.getStructuringElement
-    across_h = cv2.dilate(ink, rect(cv2.MORPH_RECT, (1, 3)))
-    across_v = cv2.dilate(ink, rect(cv2.MORPH_RECT, (3, 1)))
-    rules = cv2.morphologyEx(across_h, cv2.MORPH_OPEN, rect(cv2.MORPH_RECT, (k, 1))) | \
-        cv2.morphologyEx(across_v, cv2.MORPH_OPEN, rect(cv2.MORPH_RECT, (1, k)))
-    ink = cv2.subtract(ink, cv2.dilate(rules, rect(cv2.MORPH_RECT, (3, 3))))
+    ink = table_ink(grey, top, bottom, h)
     # How tall a digit's ink is here: a blob much shorter is a speck or a stroke of something else.
     tall = []
     for w in nums:
@@ -183,6 +173,105 @@ def probe_missed(ocr, page: np.ndarray, words: list[Word], known: list[tuple[flo
         return sum(abs(centre(q) - centre(p)) <= 0.4 * h for q in out if q is not p) >= 2
 
     return [p for p in out if in_row(p)], columns
+
+
+def table_ink(grey: np.ndarray, top: int, bottom: int, h: float) -> np.ndarray:
+    """The ink of a band of the page with its ruling lines taken out."""
+    cv2 = imaging.opencv()
+    # A faint or blurred print has grey ink: the threshold is the table zone's own (Otsu).
+    ink = np.zeros_like(grey)
+    ink[top:bottom] = cv2.threshold(grey[top:bottom], 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
+    # Rules out: a tilted rule is straight only a few pixels wide, so it is thickened across
+    # before the long opening and what is taken out is widened again.
+    k = max(3, int(3 * h))
+    rect = cv2.getStructuringElement
+    across_h = cv2.dilate(ink, rect(cv2.MORPH_RECT, (1, 3)))
+    across_v = cv2.dilate(ink, rect(cv2.MORPH_RECT, (3, 1)))
+    rules = cv2.morphologyEx(across_h, cv2.MORPH_OPEN, rect(cv2.MORPH_RECT, (k, 1))) | \
+        cv2.morphologyEx(across_v, cv2.MORPH_OPEN, rect(cv2.MORPH_RECT, (1, k)))
+    ink = cv2.subtract(ink, cv2.dilate(rules, rect(cv2.MORPH_RECT, (3, 3))))
+    return ink
+
+
+ROW_MIN_NUMBERS = 3  # numbers on a line before its gaps are probed
+MARK_BY_INK = 0.5  # confidence of a dash that only its ink's shape shows
+ROW_PROBE_MIN_CONF = 0.6  # a digit read from a blob between a line's numbers: a seal's ring reads as `1` at ~0.45
+
+
+def probe_rows(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
+    """Cells the detector missed in a line of numbers with no row label (the appeals table prints
+    all its cells on one line, so no other row shows where its columns are, and `probe_missed`
+    finds nothing to go down): along the line, under its header, every blob of ink no box covers
+    is recognised on its own: a digit under a seal's edge, a zero mark. A dash counts here, on a
+    line of numbers, where a broken rule has been taken out already."""
+    nums = [w for w in words if NUMBERISH.fullmatch(w.text)]
+    if len(nums) < ROW_MIN_NUMBERS:
+        return []
+    h = float(np.median([w.bottom - w.top for w in nums]))
+    lines: list[list[Word]] = []
+    for w in sorted(nums, key=lambda w: (w.top + w.bottom) / 2):
+        if lines and (w.top + w.bottom) / 2 - (lines[-1][-1].top + lines[-1][-1].bottom) / 2 <= 0.5 * h:
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    cv2 = imaging.opencv()
+    grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY) if page.ndim == 3 else page
+    boxes = [(w.x0, w.top, w.x1, w.bottom) for w in words]
+    crops, where = [], []
+    for line in lines:
+        if len(line) < ROW_MIN_NUMBERS:
+            continue
+        line.sort(key=lambda w: w.x0)
+        top = int(max(0, np.median([w.top for w in line]) - 0.1 * h))
+        bottom = int(min(grey.shape[0], np.median([w.bottom for w in line]) + 0.1 * h))
+        pitch = float(np.median([b.x0 - a.x0 for a, b in zip(line, line[1:])]))
+        x0, x1 = line[0].x0 - pitch, line[-1].x1 + pitch
+        mid = (line[0].top + line[0].bottom) / 2
+        label = [w for w in words if _IDEOGRAPH.search(w.text) and abs((w.top + w.bottom) / 2 - mid) <= 0.5 * h]
+        if label:
+            continue  # a labelled row's columns are the other rows' (`probe_missed`)
+        # A line of numbers alone: its cells stand under the header just above it, whose titles
+        # span the table, first cell to last.
+        head = [w for w in words if line[0].top - 6 * h <= w.bottom <= line[0].top and w not in nums]
+        if head:
+            x0 = min(x0, min(w.x0 for w in head))
+            x1 = max(x1, max(w.x1 for w in head))
+        x0, x1 = int(max(0, x0)), int(min(grey.shape[1], x1))
+        ink = table_ink(grey, top, bottom, h)[top:bottom, x0:x1] > 0
+        # What is left of a blurred rule along the band's edge (its grey halo) is no cell's ink:
+        # the cells' ink is the band of rows the digits fill.
+        ink[ink.sum(axis=1) >= 0.5 * ink.shape[1]] = False
+        sums = ink.sum(axis=1)
+        if sums.max() == 0:
+            continue
+        a, b = max(imaging.runs(sums >= 0.25 * sums.max(), gap=1), key=lambda ab: ab[1] - ab[0])
+        ink[: max(0, a - 1)] = False
+        ink[b + 1 :] = False
+        profile = ink.sum(axis=0) >= 1
+        for a, b in imaging.runs(profile, gap=int(0.5 * h)):
+            box = (float(x0 + a), float(top), float(x0 + b), float(bottom))
+            if b - a < 0.15 * h or b - a > 4 * h or \
+                    any(q[0] < box[2] and box[0] < q[2] and q[1] < box[3] and box[1] < q[3] for q in boxes):
+                continue
+            rows_on = np.flatnonzero(ink[:, a:b].any(axis=1))
+            if rows_on.size == 0:
+                continue
+            box = (box[0], float(top + rows_on[0]), box[2], float(top + rows_on[-1] + 1))
+            pad = int(0.2 * h)
+            crops.append(cv_crop(page, int(box[0]) - pad, top - pad, int(box[2]) + pad, bottom + pad))
+            where.append(box)
+            boxes.append(box)
+    if not crops:
+        return []
+    out = []
+    for (x0, y0, x1, y1), crop, (text, conf) in zip(where, crops, recognise(ocr, [_pad(c) for c in crops])):
+        read = text.strip()
+        text = normalise(lone_mark(read, crop), x1 - x0, y1 - y0)
+        if not read and text == "—":
+            conf = MARK_BY_INK  # what the recogniser left unread, the ink's shape says
+        if NUMBERISH.fullmatch(text) and conf >= (PROBE_MIN_CONF if text == "—" else ROW_PROBE_MIN_CONF):
+            out.append(Word(text, float(conf), x0, y0, x1, y1))
+    return out
 
 
 def minus_signs(page: np.ndarray, words: list[Word]) -> list[Word]:
@@ -254,6 +343,39 @@ _MARKS = {"无", "—", "/"}  # zero marks a split part may be
 CELL_GAP = 0.6  # a gap in a digit box this many digit heights wide is between cells (digits touch)
 
 
+LONGEST_CELL = 7  # digits: no count in these tables is longer
+DARKER = 0.25
+
+
+def _cell_runs(box: np.ndarray, dark: bool = False) -> list[tuple[int, int]]:
+    """Column runs of a digit box's ink, one per cell. With `dark`, ink is only what is a quarter
+    of the way darker from the box's Otsu threshold to its darkest print, within the band of rows
+    the digits fill (a seal's ring is grey and runs above and below them)."""
+    cv2 = imaging.opencv()
+    otsu, ink = cv2.threshold(box, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    ink = ink > 0
+    if dark:
+        ink = box < otsu - DARKER * (otsu - np.percentile(box, 2))
+    # A ruling line along the box is no digit; in a box of many cells (`dark`), gaps between
+    # cells leave no digit row half as wide as the box.
+    ink[ink.sum(axis=1) >= (0.5 if dark else 0.9) * ink.shape[1]] = False
+    sums = ink.sum(axis=1)
+    if dark and sums.max() > 0:
+        band = max(imaging.runs(sums >= 0.25 * sums.max(), gap=1), key=lambda ab: ab[1] - ab[0])
+        rows = np.arange(*band)
+    else:
+        rows = np.flatnonzero(sums >= 2)
+    if rows.size == 0:
+        return []
+    tall = rows[-1] - rows[0] + 1
+    ink = ink[rows[0] : rows[-1] + 1]
+    on = ink.sum(axis=0) >= 1
+    # A ruling line inside the box is a separator, not a part: a stroke through the whole height.
+    on &= ~(ink.sum(axis=0) >= 0.9 * tall)
+    runs = imaging.runs(on, gap=max(1, int(CELL_GAP * tall)))
+    return [(a, b) for a, b in runs if b - a >= 0.2 * tall]
+
+
 def split_wide_numbers(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
     """Digit boxes that hold two cells. The detector boxes neighbouring numbers as one where a
     narrow column leaves little space (`12` `66` read as `1266`); the ink says otherwise: digits
@@ -271,17 +393,11 @@ def split_wide_numbers(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
         box = grey[max(0, y0):y1, max(0, x0):x1]
         if box.size == 0:
             continue
-        ink = cv2.threshold(box, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1] > 0
-        rows = np.flatnonzero(ink.sum(axis=1) >= 2)
-        if rows.size == 0:
-            continue
-        tall = rows[-1] - rows[0] + 1
-        ink = ink[rows[0] : rows[-1] + 1]
-        on = ink.sum(axis=0) >= 1
-        # A ruling line inside the box is a separator, not a part: a stroke through the whole height.
-        on &= ~(ink.sum(axis=0) >= 0.9 * tall)
-        runs = imaging.runs(on, gap=max(1, int(CELL_GAP * tall)))
-        runs = [(a, b) for a, b in runs if b - a >= 0.2 * tall]
+        runs = _cell_runs(box)
+        if w.text.isdigit() and len(w.text) > LONGEST_CELL:  # an amount's many digits have a point
+            # Far too many digits for one cell: something grey may bridge the gaps (a seal's
+            # ring across the line). The print is the darkest ink: cut by it alone too.
+            runs = max(runs, _cell_runs(box, dark=True), key=len)
         if len(runs) < 2:
             continue
         for a, b in runs:
@@ -367,7 +483,8 @@ def lone_mark(text: str, crop: np.ndarray) -> str:
     dash `—`; one leaning stroke is the slash `/`. A 1 stands upright; a 7 leans, but its top bar
     is as wide as the glyph, where a slash's top is little more than a stroke's width."""
     # A number read with confidence in its digits is no dash: only one glyph, or letters and noise.
-    maybe_dash = 0 < len(text) <= 4 and (len(text) == 1 or not any(c.isdigit() for c in text)) \
+    # Nothing read at all is judged by the ink too: a faint dash alone often reads as nothing.
+    maybe_dash = len(text) <= 4 and (len(text) <= 1 or not any(c.isdigit() for c in text)) \
         and not _IDEOGRAPH.search(text.replace("一", "")) and text != "—"
     if not (maybe_dash or (len(text) == 1 and text in STROKES)):
         return text

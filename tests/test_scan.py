@@ -347,3 +347,93 @@ def test_zero_marks_boxed_together_are_cells_of_their_own():
 
     words = [box("无", 300, 312), box("无", 316, 328), box("8", 334, 340)]
     assert [["".join(w[0] for w in c)] for c in _cells(words, [])] == [["无"], ["无"], ["8"]]
+
+
+def test_one_rule_right_of_every_number_says_nothing_of_columns():
+    from nianbao.inference.heuristic import ruled_columns
+    from nianbao.schema import Fragment
+    from nianbao.templates import load_template
+
+    # A 三线表 scan kept one vertical rule (the frame): every cell sees it, whatever its column.
+    t = load_template("2021").tables["active"]
+    rows = t.rows_for(None)
+    a = Fragment(0, "20", "number", 5, ruled_right=1)
+    b = Fragment(1, "22", "number", 6, ruled_right=1)
+    assert ruled_columns({0: [a], 1: [b]}, t, rows) is None
+
+
+def test_blank_zero_active_rows_stand_under_their_glued_titles():
+    """An unruled active table whose zeros are blank: each row prints one number, and the header's
+    titles are one OCR box led by the row header's own title (`信息内容本年制发件…`)."""
+    from nianbao.inference.heuristic import column_at
+    from nianbao.schema import Fragment
+    from nianbao.templates import load_template
+
+    template = load_template("2021")
+    rows = template.tables["active"].rows_for(None)
+    head = Fragment(0, "信息内容本年制发件本年废止件现行有效件", "label", 1, bbox=(221.0, 0, 405.0, 10), page=0)
+    tails = [Fragment(1 + i, "数", "label", 2, bbox=(x - 4, 12, x + 4, 22), page=0) for i, x in enumerate((272, 315, 358))]
+    reg = Fragment(4, "20", "number", 3, bbox=(266.0, 24, 276.0, 34), page=0)
+    doc = Fragment(5, "22", "number", 4, bbox=(309.0, 36, 319.0, 46), page=0)
+    lic = Fragment(6, "11068", "number", 6, bbox=(298.0, 60, 322.0, 70), page=0)
+    frags = [head, *tails, reg, doc, lic]
+    assigned = {rows.index(next(r for r in rows if r.key == k)): [f] for k, f in
+                (("regulations", reg), ("normative_documents", doc), ("licensing", lic))}
+    cols = column_at(assigned, template, "active", None, frags)
+    assert cols[reg.id] == 0 and cols[doc.id] == 1  # 本年制发件数, 本年废止件数: not the last column
+
+
+def test_a_line_of_numbers_alone_gets_the_cells_the_detector_missed():
+    """The appeals table prints its cells on one line: no other row shows its columns. What the
+    detector missed on it (a digit by a seal, a dash) is found along the line, under its header."""
+    import numpy as np
+
+    from nianbao.inference import ocr
+
+    cells = ["—", "71", "5", "—", "9", "18"]
+    glyphs = [_glyph(c) for c in cells]
+    height = max(g.shape[0] for g in glyphs)
+    gap = np.full((height, 40, 3), 255, np.uint8)
+    parts, xs, x = [gap], [], 40
+    for g in glyphs:
+        g = np.concatenate([g, np.full((height - g.shape[0], g.shape[1], 3), 255, np.uint8)])
+        xs.append((x, x + g.shape[1]))
+        parts += [g, gap]
+        x += g.shape[1] + 40
+    line = np.concatenate(parts, axis=1)
+    header = np.full((60, line.shape[1], 3), 255, np.uint8)
+    page = np.concatenate([np.full((20, line.shape[1], 3), 255, np.uint8), header, line,
+                           np.full((40, line.shape[1], 3), 255, np.uint8)])
+    top, bottom = 80.0 + 6, 80.0 + height - 6
+    title = ocr.Word("结果维持结果纠正其他结果尚未审结总计", 0.9, 40.0, 30.0, float(line.shape[1] - 40), 60.0)
+    found = [ocr.Word(cells[i], 0.99, float(xs[i][0] + 8), top, float(xs[i][1] - 8), bottom) for i in (1, 4, 5)]
+    probed = ocr.probe_rows(ocr.engine(), page, [title, *found])
+    got = sorted(probed, key=lambda w: w.x0)
+    assert [w.text for w in got] == ["—", "5", "—"]
+    assert all(not any(p.x0 < w.x1 and w.x0 < p.x1 for w in found) for p in got)
+
+
+def test_a_run_of_cells_a_seal_s_ring_bridges_is_cut_by_the_print_s_darker_ink():
+    import numpy as np
+
+    from nianbao.inference import ocr
+    from nianbao.inference.imaging import opencv
+
+    cv2 = opencv()
+    cells = ["47", "117", "0", "0", "120"]
+    glyphs = [_glyph(c) for c in cells]
+    gap = np.full((glyphs[0].shape[0], 24, 3), 255, np.uint8)
+    row = np.concatenate([part for g in glyphs for part in (g, gap)][:-1], axis=1)
+    page = np.concatenate([np.full((20, row.shape[1], 3), 255, np.uint8), row,
+                           np.full((20, row.shape[1], 3), 255, np.uint8)])
+    # A scan's grey print on grey paper, and a seal's ring, greyer still than the print, in strokes
+    # across every gap between the cells, top to bottom.
+    page = (130 + page.astype(np.float32) / 255 * 105).astype(np.uint8)
+    x = 0
+    for g in glyphs[:-1]:
+        x += g.shape[1]
+        cv2.line(page, (x - 6, 18), (x + 30, 20 + row.shape[0]), (200, 200, 200), 2)
+        x += gap.shape[1]
+    page = cv2.GaussianBlur(page, (3, 3), 0)
+    run = ocr.Word("4711700120", 0.9, 0.0, 20.0, float(page.shape[1] - 1), float(20 + row.shape[0]))
+    assert [w.text for w in ocr.split_wide_numbers(ocr.engine(), page, [run])] == cells
