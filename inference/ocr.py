@@ -227,7 +227,8 @@ def probe_rows(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
         pitch = float(np.median([b.x0 - a.x0 for a, b in zip(line, line[1:])]))
         x0, x1 = line[0].x0 - pitch, line[-1].x1 + pitch
         mid = (line[0].top + line[0].bottom) / 2
-        label = [w for w in words if _IDEOGRAPH.search(w.text) and abs((w.top + w.bottom) / 2 - mid) <= 0.5 * h]
+        label = [w for w in words if _IDEOGRAPH.search(w.text) and not CELL.fullmatch(w.text)  # 无 is a cell
+                 and abs((w.top + w.bottom) / 2 - mid) <= 0.5 * h]
         if label:
             continue  # a labelled row's columns are the other rows' (`probe_missed`)
         # A line of numbers alone: its cells stand under the header just above it, whose titles

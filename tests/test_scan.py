@@ -411,6 +411,9 @@ def test_a_line_of_numbers_alone_gets_the_cells_the_detector_missed():
     got = sorted(probed, key=lambda w: w.x0)
     assert [w.text for w in got] == ["—", "5", "—"]
     assert all(not any(p.x0 < w.x1 and w.x0 < p.x1 for w in found) for p in got)
+    # A zero mark read as 无 on the line is one of its cells, not a row label that stops the probe.
+    mark = ocr.Word("无", 0.99, float(xs[0][0] + 8), top, float(xs[0][1] - 8), bottom)
+    assert [w.text for w in sorted(ocr.probe_rows(ocr.engine(), page, [title, mark, *found]), key=lambda w: w.x0)] == ["5", "—"]
 
 
 def test_a_run_of_cells_a_seal_s_ring_bridges_is_cut_by_the_print_s_darker_ink():
