@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -56,7 +57,7 @@ def ocr_alternatives(text: str) -> list[int]:
         out.add(digits[:i] + d + digits[i:])
     return sorted({int(x) for x in out if x == "0" or not x.startswith("0")} - {int(digits)})
 TIME_LIMIT = 3.0
-ALTERNATIVES_TIME_LIMIT = 1.0  # per round of the ambiguity search: a doubt is listed, not proved at any cost
+ALTERNATIVES_TIME_LIMIT = 0.5  # all rounds of the ambiguity search together: a doubt is listed, not proved at any cost
 
 
 @dataclass(slots=True)
@@ -633,8 +634,10 @@ def _fallback(hyps, constraints) -> Solution:
     return Solution(sol.values, sol.specs, bad)
 
 
-def _find_alternatives(model, x, objective, best_obj, values, undecided, sol: Solution, rounds: int = 2):
-    """Is there another assignment as good as the best one? Then those cells are ambiguous."""
+def _find_alternatives(model, x, objective, best_obj, values, undecided, sol: Solution, rounds: int = 6):
+    """Is there another assignment as good as the best one? Then the cells it changes are
+    ambiguous. Each round asks for one that changes a cell not listed yet, until none is left
+    (a value the arithmetic lets stand in any of four blank columns is four cells' doubt)."""
     model.Add(objective <= best_obj + int(AMBIGUITY_TOLERANCE * 1000))
     diffs = []
     for k in undecided:
@@ -642,22 +645,28 @@ def _find_alternatives(model, x, objective, best_obj, values, undecided, sol: So
         model.Add(x[k] != int(values[k])).OnlyEnforceIf(d)
         model.Add(x[k] == int(values[k])).OnlyEnforceIf(d.Not())
         diffs.append((k, d))
-    model.AddBoolOr([d for _, d in diffs])
+    deadline = time.monotonic() + ALTERNATIVES_TIME_LIMIT
     for _ in range(rounds):
+        fresh = [d for k, d in diffs if k not in sol.ambiguous]
+        left = deadline - time.monotonic()
+        if not fresh or left <= 0:
+            return
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
-        solver.parameters.max_time_in_seconds = ALTERNATIVES_TIME_LIMIT
+        solver.parameters.max_time_in_seconds = left
+        model.ClearAssumptions()
+        model.AddAssumption(_any(model, fresh))
         if solver.Solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return
-        alt = {k: solver.Value(x[k]) for k, d in diffs if solver.BooleanValue(d)}
-        for k, v in alt.items():
-            sol.ambiguous.setdefault(k, []).append(Decimal(v))
-        # Look for yet another, different, alternative.
-        model.AddBoolOr([x_ne for x_ne in _not_equal_lits(model, x, alt)])
+        for k, d in diffs:
+            if solver.BooleanValue(d):
+                v = Decimal(solver.Value(x[k]))
+                if v not in sol.ambiguous.get(k, []):
+                    sol.ambiguous.setdefault(k, []).append(v)
 
 
-def _not_equal_lits(model, x, alt: dict[str, int]):
-    for k, v in alt.items():
-        lit = model.NewBoolVar("")
-        model.Add(x[k] != v).OnlyEnforceIf(lit)
-        yield lit
+def _any(model, lits):
+    """A literal true where at least one of `lits` is."""
+    y = model.NewBoolVar("")
+    model.AddBoolOr(lits).OnlyEnforceIf(y)
+    return y

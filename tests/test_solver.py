@@ -203,3 +203,23 @@ def test_a_zero_mark_read_with_doubt_is_no_digit_to_correct():
     cand = {(0, keys[0]): 1.0, (1, keys[1]): 1.0}
     best = row_hypotheses(keys, [dash, seven], cand, set(), "万元", set())[0]
     assert best.specs[keys[0]].kind == "read" and best.specs[keys[1]].kind == "uncertain"
+
+
+def test_every_cell_an_equally_good_reading_changes_is_listed_ambiguous():
+    """A 6 the arithmetic lets stand in any of five blank columns: each of the five is a doubt,
+    not just the first two an alternative happens to move it to."""
+    from decimal import Decimal
+
+    from ortools.sat.python import cp_model
+
+    from nianbao.inference.solve import Solution, _find_alternatives
+
+    model = cp_model.CpModel()
+    keys = list("abcde")
+    x = {k: model.NewIntVar(0, 6, k) for k in keys}
+    model.Add(sum(x.values()) == 6)
+    objective = model.NewIntVar(0, 0, "objective")  # every placement costs the same
+    values = {"a": Decimal(6), **{k: Decimal(0) for k in "bcde"}}
+    sol = Solution(values, {}, [])
+    _find_alternatives(model, x, objective, 0, values, keys, sol)
+    assert sorted(sol.ambiguous) == keys
