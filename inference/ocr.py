@@ -399,6 +399,12 @@ def split_wide_numbers(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
             # Far too many digits for one cell: something grey may bridge the gaps (a seal's
             # ring across the line). The print is the darkest ink: cut by it alone too.
             runs = max(runs, _cell_runs(box, dark=True), key=len)
+        # The detector's box may reach into a neighbour's (`132` boxed with the `1` of `41` before
+        # it): ink inside another word's box is that word's, not a part of this one.
+        others = [(v.x0, v.x1) for v in words
+                  if v is not w and CELL.fullmatch(v.text) and v.top < w.bottom and w.top < v.bottom]
+        runs = [(a, b) for a, b in runs
+                if not any(min(b, v1 - max(0, x0)) - max(a, v0 - max(0, x0)) >= 0.6 * (b - a) for v0, v1 in others)]
         if len(runs) < 2:
             continue
         for a, b in runs:

@@ -440,3 +440,17 @@ def test_a_run_of_cells_a_seal_s_ring_bridges_is_cut_by_the_print_s_darker_ink()
     page = cv2.GaussianBlur(page, (3, 3), 0)
     run = ocr.Word("4711700120", 0.9, 0.0, 20.0, float(page.shape[1] - 1), float(20 + row.shape[0]))
     assert [w.text for w in ocr.split_wide_numbers(ocr.engine(), page, [run])] == cells
+
+
+def test_a_box_reaching_into_its_neighbour_s_keeps_its_own_number_only():
+    import numpy as np
+
+    from nianbao.inference import ocr
+
+    # `41` and `132` side by side; the detector's box of 132 starts on the 1 of 41.
+    left, right = _glyph("41"), _glyph("132")
+    gap = np.full((left.shape[0], 30, 3), 255, np.uint8)
+    page = np.concatenate([left, gap, right], axis=1)
+    forty_one = ocr.Word("41", 0.99, 8.0, 4.0, float(left.shape[1] - 8), float(left.shape[0] - 4))
+    reach = ocr.Word("132", 0.99, 26.0, 4.0, float(page.shape[1] - 8), float(left.shape[0] - 4))
+    assert [w.text for w in ocr.split_wide_numbers(ocr.engine(), page, [forty_one, reach])] == ["41", "132"]
