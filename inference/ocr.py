@@ -238,16 +238,10 @@ def probe_rows(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
             x0 = min(x0, min(w.x0 for w in head))
             x1 = max(x1, max(w.x1 for w in head))
         x0, x1 = int(max(0, x0)), int(min(grey.shape[1], x1))
-        ink = table_ink(grey, top, bottom, h)[top:bottom, x0:x1] > 0
-        # What is left of a blurred rule along the band's edge (its grey halo) is no cell's ink:
-        # the cells' ink is the band of rows the digits fill.
-        ink[ink.sum(axis=1) >= 0.5 * ink.shape[1]] = False
-        sums = ink.sum(axis=1)
-        if sums.max() == 0:
+        # What is left of a blurred rule along the band's edge (its grey halo) is no cell's ink.
+        ink = digit_band(table_ink(grey, top, bottom, h)[top:bottom, x0:x1] > 0, 0.5)
+        if not ink.any():
             continue
-        a, b = max(imaging.runs(sums >= 0.25 * sums.max(), gap=1), key=lambda ab: ab[1] - ab[0])
-        ink[: max(0, a - 1)] = False
-        ink[b + 1 :] = False
         profile = ink.sum(axis=0) >= 1
         for a, b in imaging.runs(profile, gap=int(0.5 * h)):
             box = (float(x0 + a), float(top), float(x0 + b), float(bottom))
@@ -345,7 +339,22 @@ CELL_GAP = 0.6  # a gap in a digit box this many digit heights wide is between c
 
 
 LONGEST_CELL = 7  # digits: no count in these tables is longer
-DARKER = 0.25
+DARKER = 0.25  # of the way from Otsu's threshold to the darkest print: a seal's grey lies above it
+
+
+def digit_band(ink: np.ndarray, line_share: float) -> np.ndarray:
+    """The ink of the band of rows a line's digits fill: rows inked across `line_share` of the
+    width or more are a rule (or its halo), and of the rest only the longest run of well-inked
+    rows is kept (a seal's ring or a neighbour's stroke runs above and below the digits)."""
+    ink = ink.copy()
+    ink[ink.sum(axis=1) >= line_share * ink.shape[1]] = False
+    sums = ink.sum(axis=1)
+    if sums.max() == 0:
+        return ink
+    a, b = max(imaging.runs(sums >= 0.25 * sums.max(), gap=1), key=lambda ab: ab[1] - ab[0])
+    ink[: max(0, a - 1)] = False
+    ink[b + 1 :] = False
+    return ink
 
 
 def _cell_runs(box: np.ndarray, dark: bool = False) -> list[tuple[int, int]]:
@@ -357,15 +366,12 @@ def _cell_runs(box: np.ndarray, dark: bool = False) -> list[tuple[int, int]]:
     ink = ink > 0
     if dark:
         ink = box < otsu - DARKER * (otsu - np.percentile(box, 2))
-    # A ruling line along the box is no digit; in a box of many cells (`dark`), gaps between
-    # cells leave no digit row half as wide as the box.
-    ink[ink.sum(axis=1) >= (0.5 if dark else 0.9) * ink.shape[1]] = False
-    sums = ink.sum(axis=1)
-    if dark and sums.max() > 0:
-        band = max(imaging.runs(sums >= 0.25 * sums.max(), gap=1), key=lambda ab: ab[1] - ab[0])
-        rows = np.arange(*band)
+    if dark:
+        # In a box of many cells, gaps between cells leave no digit row half as wide as the box.
+        ink = digit_band(ink, 0.5)
     else:
-        rows = np.flatnonzero(sums >= 2)
+        ink[ink.sum(axis=1) >= 0.9 * ink.shape[1]] = False  # a ruling line along the box is no digit
+    rows = np.flatnonzero(ink.sum(axis=1) >= (1 if dark else 2))
     if rows.size == 0:
         return []
     tall = rows[-1] - rows[0] + 1
