@@ -176,21 +176,26 @@ def probe_missed(ocr, page: np.ndarray, words: list[Word], known: list[tuple[flo
 
 
 def table_ink(grey: np.ndarray, top: int, bottom: int, h: float) -> np.ndarray:
-    """The ink of a band of the page with its ruling lines taken out."""
+    """The ink of a band of the page (in page coordinates, nothing outside the band) with its
+    ruling lines taken out."""
     cv2 = imaging.opencv()
+    k = max(3, int(3 * h))
+    # The band with a margin of blank rows that the openings below cannot see past: the same
+    # result as on the whole page, for the band's pixels only.
+    lo, hi = max(0, top - k - 4), min(grey.shape[0], bottom + k + 4)
+    ink = np.zeros((hi - lo, grey.shape[1]), np.uint8)
     # A faint or blurred print has grey ink: the threshold is the table zone's own (Otsu).
-    ink = np.zeros_like(grey)
-    ink[top:bottom] = cv2.threshold(grey[top:bottom], 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
+    ink[top - lo : bottom - lo] = cv2.threshold(grey[top:bottom], 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1]
     # Rules out: a tilted rule is straight only a few pixels wide, so it is thickened across
     # before the long opening and what is taken out is widened again.
-    k = max(3, int(3 * h))
     rect = cv2.getStructuringElement
     across_h = cv2.dilate(ink, rect(cv2.MORPH_RECT, (1, 3)))
     across_v = cv2.dilate(ink, rect(cv2.MORPH_RECT, (3, 1)))
     rules = cv2.morphologyEx(across_h, cv2.MORPH_OPEN, rect(cv2.MORPH_RECT, (k, 1))) | \
         cv2.morphologyEx(across_v, cv2.MORPH_OPEN, rect(cv2.MORPH_RECT, (1, k)))
-    ink = cv2.subtract(ink, cv2.dilate(rules, rect(cv2.MORPH_RECT, (3, 3))))
-    return ink
+    out = np.zeros_like(grey)
+    out[lo:hi] = cv2.subtract(ink, cv2.dilate(rules, rect(cv2.MORPH_RECT, (3, 3))))
+    return out
 
 
 ROW_MIN_NUMBERS = 3  # numbers on a line before its gaps are probed

@@ -666,7 +666,8 @@ def _find_alternatives(model, x, objective, best_obj, values, undecided, sol: So
 
 
 def _any(model, lits):
-    """A literal true where at least one of `lits` is."""
+    """A literal that, assumed true, makes at least one of `lits` true (assumptions are cleared
+    each round; constraints are not)."""
     y = model.NewBoolVar("")
     model.AddBoolOr(lits).OnlyEnforceIf(y)
     return y
