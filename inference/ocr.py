@@ -33,6 +33,7 @@ class Word:
     top: float
     x1: float
     bottom: float
+    prose: bool = False  # a paragraph's line, placed but not read (see `prose_boxes`)
 
 
 @lru_cache(maxsize=1)
@@ -59,8 +60,13 @@ def read_page(img: np.ndarray, columns: list[tuple[float, float]] | None = None)
         # The same boxes, turned with the page; corner order restarts at the new top-left.
         boxes = np.array([[[w - 1 - x, h - 1 - y] for x, y in q[[2, 3, 0, 1]]] for q in boxes], dtype=np.float32)
         crops = ocr.get_crop_img_list(page, boxes)
+    prose = prose_boxes(page, boxes)
+    # A paragraph's lines stay on the page unread: the reader needs them to know that the short
+    # line ending the paragraph (`起行政诉讼276件。`) is narrative, not a label and a cell.
+    words = [Word("", 1.0, float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()),
+                  prose=True) for q in boxes[prose]]
+    boxes, crops = boxes[~prose], [c for c, k in zip(crops, prose) if not k]
     recs = recognise(ocr, [_pad(c) for c in crops])
-    words = []
     for q, (text, conf) in zip(boxes, recs):
         xs, ys = q[:, 0], q[:, 1]
         # The box as it stands on the page: RapidOCR's crop of a tall box is turned on its side.
@@ -543,6 +549,41 @@ def _pad(crop: np.ndarray) -> np.ndarray:
     h = crop.shape[0]
     return cv2.copyMakeBorder(crop, int(h * PAD_Y), int(h * PAD_Y), int(h * PAD_X), int(h * PAD_X),
                               cv2.BORDER_REPLICATE)
+
+
+PROSE_SPAN = 0.55  # of the page's text width: a paragraph line runs from margin to margin
+PROSE_HEIGHT = 1.25  # × the usual height of such lines: a title's larger print is always read
+PROSE_GAP = 1.6  # box heights: the widest gap in a prose line's ink (a table row's cells stand further apart)
+HEAD_SHARE = 0.15  # of the page's height: lines up there (a title, its issuer, the year) are always read
+
+
+def prose_boxes(page: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Which boxes are lines of a paragraph: as wide as the page's text, of body-text height, below
+    the page's head, and with their ink unbroken from end to end (a rule's column counts as a gap,
+    not as ink). The narrative's numbers never become cells, and its long lines cost half of a text
+    page's recognition time, so they are not read."""
+    cv2 = imaging.opencv()
+    x0, x1 = boxes[:, :, 0].min(1), boxes[:, :, 0].max(1)
+    y0, y1 = boxes[:, :, 1].min(1), boxes[:, :, 1].max(1)
+    heights = y1 - y0
+    wide = (x1 - x0 >= PROSE_SPAN * (x1.max() - x0.min())) & (y0 >= HEAD_SHARE * page.shape[0])
+    out = np.zeros(len(boxes), dtype=bool)
+    if not wide.any():
+        return out
+    wide &= heights <= PROSE_HEIGHT * np.median(heights[wide])
+    grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY) if page.ndim == 3 else page
+    for i in np.flatnonzero(wide):
+        crop = grey[max(0, int(y0[i])):int(y1[i]) + 1, max(0, int(x0[i])):int(x1[i]) + 1] < 128
+        h = crop.shape[0]
+        if h < 4:
+            continue
+        rule = crop.mean(0) > 0.9  # a vertical rule crosses the whole box
+        inked = crop[int(0.2 * h):int(0.8 * h) + 1].any(0) & ~rule
+        cols = np.flatnonzero(inked)
+        if len(cols) < 2:
+            continue
+        out[i] = np.diff(cols).max() - 1 <= PROSE_GAP * h
+    return out
 
 
 def _upside_down(ocr, crops: list[np.ndarray]) -> bool:

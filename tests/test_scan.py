@@ -454,3 +454,36 @@ def test_a_box_reaching_into_its_neighbour_s_keeps_its_own_number_only():
     forty_one = ocr.Word("41", 0.99, 8.0, 4.0, float(left.shape[1] - 8), float(left.shape[0] - 4))
     reach = ocr.Word("132", 0.99, 26.0, 4.0, float(page.shape[1] - 8), float(left.shape[0] - 4))
     assert [w.text for w in ocr.split_wide_numbers(ocr.engine(), page, [forty_one, reach])] == ["41", "132"]
+
+
+def test_a_paragraph_s_lines_are_placed_unread_and_its_short_last_line_is_no_cell():
+    """Prose lines are not recognised (they cost half a text page's OCR time), yet they still tell
+    the reader that the paragraph's wrapped end (`…276件。`) is narrative: its number is no cell."""
+    from pathlib import Path
+
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from nianbao.datasets.documents import FONT_PATHS
+    from nianbao.inference import ocr
+    from nianbao.inference.readers.scan import read_pages
+
+    font = ImageFont.truetype(next(p for p in FONT_PATHS if Path(p).exists()), 28)
+    img = Image.new("RGB", (1240, 900), "white")
+    draw = ImageDraw.Draw(img)
+    para = ["本年度，本机关因政府信息公开工作被申请行政复议27件（其中被纠错3件），被提",
+            "起行政诉讼276件。"]
+    for i, line in enumerate(para):
+        draw.text((100, 300 + 44 * i), line, font=font, fill="black")
+    draw.text((100, 500), "结果维持", font=font, fill="black")
+    for j, v in enumerate(["2", "89", "91"]):
+        draw.text((420 + 160 * j, 560), v, font=font, fill="black")
+    page = np.array(img)[:, :, ::-1].copy()
+
+    words, _, _ = ocr.read_page(page)
+    prose = [w for w in words if w.prose]
+    assert len(prose) == 1 and prose[0].text == "" and prose[0].x1 - prose[0].x0 > 900
+    assert not any(w.prose for w in words if w.top > 330)  # the short last line and the table are read
+    frags = read_pages([(0, page)], dpi=150)
+    numbers = sorted(f.text for f in frags if f.kind == "number")
+    assert numbers == ["2", "89", "91"], numbers

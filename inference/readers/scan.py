@@ -29,6 +29,7 @@ def read_pages(pages: Iterable[tuple[int, np.ndarray]], dpi: float) -> list[Frag
     to_pt = 72.0 / dpi
     lines = []
     columns: list[tuple[float, float]] = []
+    unread: set[int] = set()  # lines holding a paragraph line OCR placed but did not read
     for page_no, img in pages:
         words, upright, info = ocr.read_page(img, columns)
         columns = info["columns"]
@@ -37,13 +38,15 @@ def read_pages(pages: Iterable[tuple[int, np.ndarray]], dpi: float) -> list[Frag
         segments = [(x * to_pt, y0 * to_pt, y1 * to_pt) for x, y0, y1 in grid.segments] if grid and grid.found else []
         spread = _spread_digits(words)
         for line in _lines(words):
+            if any(w.prose for w in line):
+                unread.add(len(lines))
             scaled = [(w.text, w.conf, w.x0 * to_pt, w.top * to_pt, w.x1 * to_pt, w.bottom * to_pt, id(w) in spread)
                       for w in line]
             lines.append((page_no, _cells(scaled, rules), segments))
     texts = ["".join(w[0] for cell in cells for w in cell) for _, cells, _ in lines]
     chrome = running_chrome(texts)
     banded = page_bands(lines, texts)
-    narrative = narrative_lines(texts)
+    narrative = narrative_lines(texts, known=unread)
     b = FragmentBuilder()
     line_no = 0
     for i, ((page_no, cells, segments), text) in enumerate(zip(lines, texts)):

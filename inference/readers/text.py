@@ -107,17 +107,18 @@ _CJK_TEXT = re.compile(r"[\u4e00-\u9fff]{3,}")
 _SENTENCE = re.compile(r"[\u4e00-\u9fff]{8,}")
 
 
-def narrative_lines(texts: list[str]) -> set[int]:
+def narrative_lines(texts: list[str], known: set[int] = frozenset()) -> set[int]:
     """Lines of a page reader (PDF words, OCR boxes) that are narrative: a sentence about the
     numbers, which OCR boxes in pieces (`…行政复议` `115件` `（其中被纠错` `2件）`), or the end of one
-    wrapped onto the next line (`162件。`). The tables win over the narrative: none of it is a cell."""
+    wrapped onto the next line (`162件。`). The tables win over the narrative: none of it is a cell.
+    `known` lines are narrative already (a paragraph's lines OCR did not read)."""
     out: set[int] = set()
     for i, text in enumerate(texts):
         text = text.replace(" ", "")
         # OCR reads a sentence's comma as `:` or `.` as often as not: a count with its unit inside
         # a sentence-long run of words is enough.
         sentence = _NARRATIVE.search(text) is not None and _SENTENCE.search(text) is not None
-        if is_narrative(text) or sentence or (i - 1 in out and PROSE_END.search(text[-1:]) and len(text) < 40):
+        if i in known or is_narrative(text) or sentence or (i - 1 in out and PROSE_END.search(text[-1:]) and len(text) < 40):
             out.add(i)
     return out
 
