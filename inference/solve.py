@@ -33,7 +33,7 @@ MAX_KEPT = 40
 UB = 10_000_000
 COST_VIOLATION = 100_000
 COST_FREE = {"blank": 300, "dropped": 300, "illegible": 20}
-AMBIGUITY_TOLERANCE = 0.29  # score units: placements that differ only by print-order preference (a
+AMBIGUITY_TOLERANCE = 0.29  # score units, per row: readings that differ only by print-order preference (a
 # token a few columns over), never by a blank made non-zero (COST_FREE)
 LOW_CONFIDENCE = 0.95  # an OCR reading below this is a doubt the arithmetic may settle
 # What a recogniser mistakes a digit for, both ways: closed loops (0/6/8/9, 3/8, 5/6) and strokes (1/7).
@@ -549,7 +549,8 @@ def _solve_cpsat(hyps, constraints) -> Solution:
                if s.value is not None]
     ub = min(UB, 2 * sum(sorted(printed)[-8:]) + 10) if printed else 10
     x = {k: model.NewIntVar(-ub, ub, k) for k in keys}
-    cost_terms = []
+    cost_terms = []  # the readings' own costs, row by row
+    other_terms = []  # cells made up, OCR corrections, broken sums: never a matter of taste
     chosen: dict[str, list] = {}
     undecided: set[str] = set()
     # Each cell is linear in the chosen reading: x = Σ lit·printed + a free part that only a reading
@@ -589,14 +590,14 @@ def _solve_cpsat(hyps, constraints) -> Solution:
                 picks = [model.NewBoolVar("") for _ in alts]
                 if picks:
                     model.Add(sum(picks) <= sum(lits))
-                    cost_terms += [int(W_CORRECTION * float(conf)) * p for p in picks]
+                    other_terms += [int(W_CORRECTION * float(conf)) * p for p in picks]
                     free_parts.append(sum((a - int(read_as)) * p for a, p in zip(alts, picks)))
                 continue
             f = model.NewIntVar(0, ub, "")
             d = model.NewBoolVar("")
             model.Add(sum(lits) >= d)  # only a reading that leaves the cell open may move it
             model.Add(f <= ub * d)
-            cost_terms.append(COST_FREE[kind] * d)
+            other_terms.append(COST_FREE[kind] * d)
             free_parts.append(f)
         model.Add(x[k] == sum(printed_terms[k]) + sum(free_parts))
     flags = {}
@@ -604,8 +605,8 @@ def _solve_cpsat(hyps, constraints) -> Solution:
         v = model.NewBoolVar(c.name)
         flags[c.name] = v
         model.Add(sum(x[k] for k in c.lhs) == sum(x[k] for k in c.rhs)).OnlyEnforceIf(v.Not())
-        cost_terms.append(COST_VIOLATION * v)
-    objective = sum(cost_terms)
+        other_terms.append(COST_VIOLATION * v)
+    objective = sum(cost_terms) + sum(other_terms)
     model.Minimize(objective)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
@@ -613,16 +614,25 @@ def _solve_cpsat(hyps, constraints) -> Solution:
     status = solver.Solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # pragma: no cover - a time-out on a huge model
         return _fallback(hyps, constraints)
-    best_obj = int(round(solver.ObjectiveValue()))
     values = {k: Decimal(solver.Value(x[k])) for k in keys}
-    specs = {}
+    specs, picked = {}, {}
     for row, hs in hyps.items():
         i = next(i for i, lit in enumerate(chosen[row]) if solver.BooleanValue(lit))
+        picked[row] = i
         specs.update(hs[i].specs)
     bad = [name for name, v in flags.items() if solver.BooleanValue(v)]
     sol = Solution(values, specs, bad)
     if undecided:
-        _find_alternatives(model, x, objective, best_obj, values, sorted(undecided), sol)
+        # As good as the best: no more made-up cells, corrections or broken sums, and each row's
+        # reading within the tolerance of the one the best took (a value moved in five rows by a
+        # column sum is as open as one moved in one row).
+        model.Add(sum(other_terms) <= int(round(solver.Value(sum(other_terms)))))
+        for row, hs in hyps.items():
+            floor = hs[picked[row]].score - AMBIGUITY_TOLERANCE
+            for h, lit in zip(hs, chosen[row]):
+                if h.score < floor:
+                    model.Add(lit == 0)
+        _find_alternatives(model, x, values, sorted(undecided), sol)
     return sol
 
 
@@ -634,11 +644,11 @@ def _fallback(hyps, constraints) -> Solution:
     return Solution(sol.values, sol.specs, bad)
 
 
-def _find_alternatives(model, x, objective, best_obj, values, undecided, sol: Solution, rounds: int = 6):
-    """Is there another assignment as good as the best one? Then the cells it changes are
-    ambiguous. Each round asks for one that changes a cell not listed yet, until none is left
-    (a value the arithmetic lets stand in any of four blank columns is four cells' doubt)."""
-    model.Add(objective <= best_obj + int(AMBIGUITY_TOLERANCE * 1000))
+def _find_alternatives(model, x, values, undecided, sol: Solution, rounds: int = 6):
+    """Is there another assignment as good as the best one (the model says what that allows)?
+    Then the cells it changes are ambiguous. Each round asks for one that changes a cell not listed
+    yet, until none is left (a value the arithmetic lets stand in any of four blank columns is four
+    cells' doubt)."""
     diffs = []
     for k in undecided:
         d = model.NewBoolVar("")

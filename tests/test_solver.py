@@ -217,9 +217,32 @@ def test_every_cell_an_equally_good_reading_changes_is_listed_ambiguous():
     model = cp_model.CpModel()
     keys = list("abcde")
     x = {k: model.NewIntVar(0, 6, k) for k in keys}
-    model.Add(sum(x.values()) == 6)
-    objective = model.NewIntVar(0, 0, "objective")  # every placement costs the same
+    model.Add(sum(x.values()) == 6)  # every placement is as good as any other
     values = {"a": Decimal(6), **{k: Decimal(0) for k in "bcde"}}
     sol = Solution(values, {}, [])
-    _find_alternatives(model, x, objective, 0, values, keys, sol)
+    _find_alternatives(model, x, values, keys, sol)
     assert sorted(sol.ambiguous) == keys
+
+
+def test_a_value_a_column_sum_moves_through_several_rows_is_listed_ambiguous():
+    """A dump with no positions prints `6` in three rows of a blank-zero table: the column sums let
+    the three stand in column a or in column b alike. Each row's reading in b costs a little print-
+    order preference; three of them together cost more than one row's tolerance, yet the doubt is
+    the same column's, so every moved cell is listed."""
+    from decimal import Decimal
+
+    from nianbao.inference.solve import Hypothesis, Spec, solve_table
+    from nianbao.templates import Constraint
+
+    def row(name):
+        a, b = f"{name}.a", f"{name}.b"
+        return [Hypothesis(0.0, {a: Spec("read", Decimal(6)), b: Spec("blank")}),
+                Hypothesis(-0.2, {a: Spec("blank"), b: Spec("read", Decimal(6))})]
+
+    hyps = {r: row(r) for r in ("r1", "r2", "tot")}
+    # r1 + r2 never equal tot here (6 + 6 ≠ 6): the sums say r1 = tot, r2 is its own row.
+    constraints = [Constraint(name=f"col:{c}", lhs=(f"r1.{c}",), rhs=(f"tot.{c}",)) for c in "ab"] + \
+        [Constraint(name=f"row2:{c}", lhs=(f"r2.{c}",), rhs=(f"tot.{c}",)) for c in "ab"]
+    sol = solve_table(hyps, constraints)
+    assert sol.values["tot.a"] == 6 and not sol.inconsistent
+    assert {k for k in sol.ambiguous} >= {"r1.a", "r1.b", "r2.a", "r2.b", "tot.a", "tot.b"}, sol.ambiguous
