@@ -16,13 +16,14 @@ from nianbao.templates import Template
 from nianbao.text import norm_label
 
 from .readers.stream import names_a_label
-from .layout import find_regions, group_score, label_score, money_unit
+from .layout import find_regions, group_score, interior_blanks, label_score, money_unit
 
 W_LABEL = 1.0
 W_UNLABELLED = 0.8
 W_DROP = 0.5
 W_SKIP = 1.2
 W_DISCARD = 1.5
+W_INNER_SKIP = 0.05  # an inner blank left out of its row: it rides along wherever the row has room
 W_CROSS_LINE = 0.4
 W_GLUE = 0.2
 # A row printed as one glued run (a crawler's stream) must not cost more than its label earns.
@@ -41,6 +42,7 @@ class Item:
     scores: dict[int, float] | None = None  # L: row index → match score
     slots: int = 1  # V: most columns this token may fill (glued digit runs)
     lead: bool = False  # B: a blank that opens a line of numbers (no label before it)
+    inner: bool = False  # B: a blank between two numbers of its line (a zero printed blank, or a converter's empty column)
     own_values: bool = False  # L: numbers follow on the label's own line
 
 
@@ -57,8 +59,7 @@ class HeuristicEngine:
             # Only `requests` has the split/single `other` rows: try both, keep the better alignment.
             tried = [(align_table(frags, template, region.table, v), v) for v in variants]
             (rows_out, _, ill), v = max(tried, key=lambda tv: (tv[0][1], tv[1] == template.default_variant))
-            cells = interior_blanks(frags)
-            optional |= {f.id for fs in rows_out.values() for f in fs if f.kind == "blank" and f.id not in cells}
+            optional |= {f.id for fs in rows_out.values() for f in fs if f.kind == "blank"}
             if v is not None:
                 variant = v
             illegible |= ill
@@ -127,10 +128,9 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
                 nxt = frags[i + 1] if i + 1 < len(frags) else None
                 own = nxt is not None and nxt.line == f.line and nxt.kind in ("number", "blank")
                 items.append(Item(f, "L", scores=scores, own_values=own))
-    cells = interior_blanks(frags)
+    inner = interior_blanks(frags)
     for it in items:
-        if it.kind == "B" and it.frag.id in cells:
-            it.kind = "V"
+        it.inner = it.kind == "B" and it.frag.id in inner
     return items, illegible
 
 
@@ -212,7 +212,8 @@ def align_table(frags, template: Template, table: str, variant: str | None):
             continue
         line = it.frag.line
         slots = it.slots
-        skip_cost = 0.0 if it.kind == "B" else W_DISCARD
+        # An inner blank stays with its row unless the row has no room for it (the solver decides).
+        skip_cost = (W_INNER_SKIP if it.inner else 0.0) if it.kind == "B" else W_DISCARD
         for (i, k, cap), (score, last_line, path) in states.items():
             push((i, k, cap), score - skip_cost, last_line, path)
             if it.kind == "B":
@@ -623,17 +624,4 @@ def row_candidates(assigned, template: Template, table: str, variant: str | None
                     if f.id in at:
                         score = 1.0 if j == at[f.id] else score - W_OFF_COLUMN
                     out.append(Candidate(f.id, f"{table}.{rows[r].key}.{cols[j]}", score))
-    return out
-
-
-def interior_blanks(frags: list[Fragment]) -> set[int]:
-    """Blanks between two numbers of one line: certainly cells."""
-    by_line: dict[int, list[Fragment]] = {}
-    for f in frags:
-        by_line.setdefault(f.line, []).append(f)
-    out = set()
-    for fs in by_line.values():
-        idx = [i for i, f in enumerate(fs) if f.kind == "number"]
-        if idx:
-            out |= {f.id for f in fs[idx[0] : idx[-1]] if f.kind == "blank"}
     return out

@@ -101,3 +101,18 @@ def money_unit(fragments: list[Fragment]) -> str:
         if re.search(r"单位:?元|\(元\)", t):
             return "元"
     return "万元"
+
+
+def interior_blanks(frags: list[Fragment]) -> frozenset[int]:
+    """Blanks between two numbers of one line: zeros printed blank, or a converter's empty columns
+    (a PDF→Markdown tool lays each row on a column grid of its own). Which of the two, the row's
+    count of tokens against its cells says (`solve.build_hypotheses`)."""
+    by_line: dict[int, list[Fragment]] = {}
+    for f in frags:
+        by_line.setdefault(f.line, []).append(f)
+    out: set[int] = set()
+    for fs in by_line.values():
+        idx = [i for i, f in enumerate(fs) if f.kind == "number"]
+        if idx:
+            out |= {f.id for f in fs[idx[0] : idx[-1]] if f.kind == "blank"}
+    return frozenset(out)

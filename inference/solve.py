@@ -19,6 +19,8 @@ from ortools.sat.python import cp_model
 from nianbao.schema import Classification, Fragment
 from nianbao.templates import Template
 
+from .layout import interior_blanks
+
 W_DROP = 0.5  # a column no token covers
 W_SPLIT = 0.2  # each extra cell a glued digit run is split into
 W_LINE_SPLIT = 0.3  # rows printed on several lines: a line's numbers put in two rows
@@ -403,10 +405,14 @@ def build_hypotheses(cls: Classification, fragments: list[Fragment], template: T
         tokens = sorted((f for r in group for f in tokens_by_row.get(f"{table}.{r.key}", [])), key=lambda f: f.id)
         rules = [c for c in row_rules if c.lhs and c.lhs[0] in keys]
         glued = any(f.glued for f in tokens)
+        # Blanks between a line's numbers are its cells (zeros printed blank), unless the row has
+        # more tokens than cells: then a converter's empty columns (a PDF→Markdown tool's grid)
+        # are among them, and the solver may pass over them.
+        row_opt = opt if len(tokens) > len(keys) else opt - interior_blanks(tokens)
 
         def readings(**kw):
             return row_hypotheses(keys, tokens, cand, money, cls.money_unit, cls.illegible, signed=signed,
-                                  optional=opt, cuts=cls.cuts, **kw)
+                                  optional=row_opt, cuts=cls.cuts, **kw)
 
         # The row's own arithmetic first: glued runs are cut so that the row adds up.
         hs = readings(rules=rules, strict=True)

@@ -460,3 +460,45 @@ def test_columns_no_row_prints_in_full_come_from_all_rows_numbers_stacked():
     # Spacings that are no whole number of pitches: no columns.
     assigned[4] = [Fragment(99, "1", "number", 4, bbox=(325.0, 40.0, 333.0, 49.0))]
     assert stacked_columns(assigned, t, rows, 7) is None
+
+
+def _pipe_rows(text: str, change) -> str:
+    out = []
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith("|") and s.endswith("|") and not set(s) <= set("|-: "):
+            line = "|" + "|".join(change(s[1:-1].split("|"))) + "|"
+        out.append(line)
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("seed", [3, 8, 13])
+def test_empty_columns_a_pdf_to_markdown_tool_adds_are_no_cells(seed):
+    """A PDF→Markdown converter (markitdown's tables) lays a row's text on a column grid of its
+    own: empty columns stand between a row's numbers, at other places in each row. They are
+    padding, not zeros: the printed numbers keep their cells."""
+    rng = random.Random(seed)
+    truth = random_truth(rng)
+    text = render("markdown", truth, rng).data.decode("utf-8")
+
+    def pad(cells):
+        if len(cells) >= 15:  # the appeals line: see the README (its padded form is not read yet)
+            return cells
+        for _ in range(2):
+            cells.insert(rng.randrange(1, len(cells) + 1), "  ")
+        return cells
+
+    report = reconstruct(_pipe_rows(text, pad).encode(), engine="heuristic")
+    gold = gold_json(truth, "x", "x")["cells"]
+    assert {k: v for k, v in gold.items() if report.cells[k] != v} == {}
+
+
+def test_zeros_printed_as_empty_markdown_cells_are_still_cells():
+    rng = random.Random(5)
+    truth = random_truth(rng)
+    text = render("markdown", truth, rng).data.decode("utf-8")
+    blank = _pipe_rows(text, lambda cells: ["  " if c.strip() == "0" else c for c in cells])
+    assert blank != text
+    report = reconstruct(blank.encode(), engine="heuristic")
+    gold = gold_json(truth, "x", "x")["cells"]
+    assert {k: v for k, v in gold.items() if report.cells[k] != v} == {}
