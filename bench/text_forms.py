@@ -3,10 +3,17 @@ crawler leave it, and the dev set's text PDFs dumped by two converters it does n
 keeps its gold; a form is scored on the same cells as the clean text.
 
     .venv/bin/python bench/text_forms.py        # writes bench/results/text_forms.md / .json
+
+markitdown (a PDF→Markdown tool whose tables lay each row on a column grid of its own) pulls its own
+onnxruntime, so it is not installed beside nianbao: give its command in NIANBAO_MARKITDOWN (e.g.
+`python -m venv /tmp/md && /tmp/md/bin/pip install 'markitdown[pdf]'`, then
+`NIANBAO_MARKITDOWN=/tmp/md/bin/markitdown`); without it that form is left out.
 """
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -48,7 +55,14 @@ def _pdfminer_text(pdf: Path) -> str:
     return extract_text(str(pdf))
 
 
+def _markitdown(pdf: Path) -> str:
+    return subprocess.run([os.environ["NIANBAO_MARKITDOWN"], str(pdf)], capture_output=True, text=True,
+                          check=True).stdout
+
+
 CONVERTERS = {"pypdfium2 get_text_range": _pdfium_text, "pdfminer.six extract_text": _pdfminer_text}
+if os.environ.get("NIANBAO_MARKITDOWN"):
+    CONVERTERS["markitdown (PDF→Markdown)"] = _markitdown
 
 
 def _score(text: str, gold: dict, encoding: str = "utf-8") -> tuple[int, int, bool]:
