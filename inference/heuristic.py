@@ -608,9 +608,12 @@ def row_candidates(assigned, template: Template, table: str, variant: str | None
     if t.unlabelled_rows:  # one printed line of numbers: positions count across the rows
         keys = [f"{table}.{r.key}.{c}" for r in rows for c in t.row_columns(r)]
         frags = [f for r in sorted(assigned) for f in assigned[r]]
-        return [Candidate(f.id, keys[j], (1.0 if j in at[f.id] else 1.0 - 0.05 * (j - p) - W_OFF_COLUMN)
-                          if f.id in at else 1.0 - 0.05 * (j - p)) for p, f in enumerate(frags)
-                for j in range(p, len(keys))]
+        # A token's earliest column counts the numbers before it, not the blanks: a blank may be
+        # a converter's empty column rather than a cell.
+        lows = [sum(1 for g in frags[:p] if g.kind != "blank") for p in range(len(frags))]
+        return [Candidate(f.id, keys[j], (1.0 if j in at[f.id] else 1.0 - 0.05 * (j - lo) - W_OFF_COLUMN)
+                          if f.id in at else 1.0 - 0.05 * (j - lo)) for lo, f in zip(lows, frags)
+                for j in range(lo, len(keys))]
     for r, frags in assigned.items():
         cols = t.row_columns(rows[r])
         c, m = len(cols), len(frags)
