@@ -84,3 +84,11 @@ def test_a_row_of_zero_marks_between_two_labels_is_that_row_s_zeros():
     assert pieces[0].text == "信息公开申请" and pieces[-1].text == "2.申请人逾期未按收费通知要"
     # One dash among words is a bullet or a dash of the sentence, not a cell.
     assert [p.kind for p in split_cell("- 规章 - 规范性文件")] == ["label"]
+
+
+def test_a_date_in_a_table_cell_is_no_numbers():
+    """A converter put the running header, print date and all, in a table row: the date is one
+    label, not the numbers 2021, 1, 14."""
+    for date in ("2021-01-14", "2021年1月14日", "2023-01-19 09:36"):
+        assert [(p.text, p.kind) for p in split_cell(date)] == [(date, "label")]
+    assert [p.kind for p in split_cell("2021")] == ["number"]  # a count stays a count

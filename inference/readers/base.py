@@ -122,6 +122,11 @@ class Piece:
     unit: str = ""
 
 
+# A cell that is a date (`2021-01-14`, `2021年1月14日`, a print stamp's `2023-01-19 09:36`): a running
+# header a converter put in a table row, never three numbers.
+_DATE = re.compile(r"20\d\d\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s+\d{1,2}:\d\d(?::\d\d)?)?")
+
+
 def split_cell(text: str) -> list[Piece]:
     """Split one cell's text into label and number pieces.
 
@@ -133,7 +138,7 @@ def split_cell(text: str) -> list[Piece]:
         return [Piece("", "blank")]
     if t in ZERO_MARKS:
         return [Piece(t, "number", Decimal(0))]
-    if _GENERIC_HEADER.match(t):
+    if _GENERIC_HEADER.match(t) or _DATE.fullmatch(t):
         return [Piece(t, "label")]
     t = _NOTE_AFTER_NUMBER.sub("", t)
     t = _GLUED_NEGATIVE.sub(" -", t)
