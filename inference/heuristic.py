@@ -597,6 +597,12 @@ def _layout_blocks(full: list[tuple[int, list[float]]]) -> list[tuple[int, int, 
     return out
 
 
+def _numbers_before(frags: list[Fragment]) -> list[int]:
+    """For each token, how many tokens before it are not blanks: the earliest column it can be in
+    where a blank may be padding rather than a cell."""
+    return [sum(1 for g in frags[:p] if g.kind != "blank") for p in range(len(frags))]
+
+
 def row_candidates(assigned, template: Template, table: str, variant: str | None,
                    at: dict[int, int] | None = None) -> list[Candidate]:
     """Monotone placements of a row's tokens into its columns, earlier columns slightly preferred,
@@ -610,7 +616,7 @@ def row_candidates(assigned, template: Template, table: str, variant: str | None
         frags = [f for r in sorted(assigned) for f in assigned[r]]
         # A token's earliest column counts the numbers before it, not the blanks: a blank may be
         # a converter's empty column rather than a cell.
-        lows = [sum(1 for g in frags[:p] if g.kind != "blank") for p in range(len(frags))]
+        lows = _numbers_before(frags)
         return [Candidate(f.id, keys[j], (1.0 if j in at[f.id] else 1.0 - 0.05 * (j - lo) - W_OFF_COLUMN)
                           if f.id in at else 1.0 - 0.05 * (j - lo)) for lo, f in zip(lows, frags)
                 for j in range(lo, len(keys))]
@@ -618,8 +624,9 @@ def row_candidates(assigned, template: Template, table: str, variant: str | None
         cols = t.row_columns(rows[r])
         c, m = len(cols), len(frags)
         flexible = any(f.glued or f.kind == "blank" for f in frags)
+        lows = _numbers_before(frags)
         for p, f in enumerate(frags):
-            lo = sum(1 for g in frags[:p] if g.kind != "blank") if flexible else p
+            lo = lows[p] if flexible else p
             hi = c - 1 if flexible else c - m + p
             for j in range(lo, max(lo, hi) + 1):
                 if j < c:
