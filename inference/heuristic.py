@@ -366,22 +366,62 @@ def spacing_columns(nums: list[Fragment], n: int) -> dict[int, tuple[int, ...]]:
         return {}
     low = sorted(steps)[: max(1, len(steps) // 2)]
     pitch = low[len(low) // 2]
-    # The column offsets each number may have from the first, as a range (an uneven spacing
-    # widens it).
-    lo = hi = 0
-    ranges = [(0, 0)]
-    for s in steps:
-        k = s / pitch
-        if k < 0.5:
-            return {}  # far closer than a column: not one column per number
-        a, b = (round(k), round(k)) if abs(k - round(k)) <= STEP_SLACK else (math.floor(k), math.ceil(k))
-        lo, hi = lo + max(1, a), hi + max(1, b)
-        ranges.append((lo, hi))
+    if any(s / pitch < 0.5 for s in steps):
+        return {}  # far closer than a column: not one column per number
+    ranges = _grid_offsets(xs, n)
+    if ranges is None:
+        # The column offsets each number may have from the first, step by step, as a range (an
+        # uneven spacing widens it).
+        lo = hi = 0
+        ranges = [(0, 0)]
+        for s in steps:
+            k = s / pitch
+            a, b = (round(k), round(k)) if abs(k - round(k)) <= STEP_SLACK else (math.floor(k), math.ceil(k))
+            lo, hi = lo + max(1, a), hi + max(1, b)
+            ranges.append((lo, hi))
     if ranges[-1][0] > n - 1:
         return {}
     room = n - 1 - ranges[-1][0]  # how far right the whole line may be laid
     order = sorted(nums, key=_centre)
     return {f.id: tuple(range(a, min(n - 1, b + room) + 1)) for f, (a, b) in zip(order, ranges)}
+
+
+def _grid_offsets(xs: list[float], n: int) -> list[tuple[int, int]] | None:
+    """Each number's column offset from the first, measured from the first rather than step by
+    step: where the columns are evenly spaced (the appeals table's fifteen), small errors in each
+    step do not add up over a long run of blanks. The pitch is the one, among each spacing divided
+    by a few columns, that lays every number nearest a whole column with the line inside `n`
+    columns (refitted to the offsets it gives). None where the line is not on an even grid."""
+    span = xs[-1] - xs[0]
+    if span <= 0:
+        return None
+    best = None
+    # Widest first: a pitch that fits no worse than one twice as wide is the wider one.
+    for pitch in sorted({(b - a) / k for a, b in zip(xs, xs[1:]) for k in range(1, 5)}, reverse=True):
+        if pitch * (n - 1) < 0.97 * span:
+            continue  # the line would need more than n columns
+        for _ in range(2):
+            ks = [round((x - xs[0]) / pitch) for x in xs]
+            if any(b <= a for a, b in zip(ks, ks[1:])):
+                break
+            pitch = sum((x - xs[0]) * k for x, k in zip(xs, ks)) / sum(k * k for k in ks)
+        else:
+            miss = sum(((x - xs[0]) / pitch - k) ** 2 for x, k in zip(xs, ks))
+            if ks[-1] <= n - 1 and (best is None or miss < best[0] - 1e-9):
+                best = (miss, pitch)
+    if best is None:
+        return None
+    ranges, off_grid = [], 0
+    for x in xs:
+        k = (x - xs[0]) / best[1]
+        if abs(k - round(k)) <= STEP_SLACK:
+            ranges.append((round(k), round(k)))
+        else:  # a wide box (two cells read as one) or a ragged print: either column
+            ranges.append((math.floor(k), math.ceil(k)))
+            off_grid += 1
+    if off_grid > len(xs) // 4 or any(b[1] <= a[0] for a, b in zip(ranges, ranges[1:])):
+        return None
+    return ranges
 
 
 def column_at(assigned, template: Template, table: str, variant: str | None,

@@ -146,7 +146,7 @@ def _peaks(profile: np.ndarray, min_len: int) -> list[float]:
     return out
 
 
-def estimate_skew(img: np.ndarray, max_degrees: float = 4.0, step: float = 0.2) -> float:
+def estimate_skew(img: np.ndarray, max_degrees: float = 10.0, step: float = 0.2) -> float:
     """The rotation (degrees) that makes text rows and rules most horizontal: the angle whose
     horizontal ink profile is sharpest, searched on a downscaled page (a few ms per angle)."""
     cv2 = opencv()

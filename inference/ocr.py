@@ -42,20 +42,23 @@ def engine():
     return rapidocr.RapidOCR()
 
 
-def read_page(img: np.ndarray, columns: list[tuple[float, float]] | None = None) -> tuple[list[Word], np.ndarray, dict]:
+def read_page(img: np.ndarray, columns: list[tuple[float, float]] | None = None,
+              columns_width: int | None = None) -> tuple[list[Word], np.ndarray, dict]:
     """Words of one page image (BGR), the cleaned upright page they are placed on, and what was
     done to it (skew, turned, and the number columns found, to guide the next page's probe)."""
     ocr = engine()
     page, skew = _straighten(img)
     boxes = detect(ocr, page)
-    quarter = boxes is not None and _lines_run_down(boxes)
+    quarter = boxes is not None and len(boxes) > 0 and _lines_run_down(boxes)
     if quarter:
         # A landscape table scanned on a portrait page (or the other way): turned a quarter to the
         # left here; if that leaves it upside down, the check below turns it the rest of the way.
         page, skew = _straighten(np.rot90(img))
         boxes = detect(ocr, page)
     if boxes is None or len(boxes) == 0:
-        return [], page, {"skew": skew, "turned": False, "quarter": quarter}
+        # A blank page: the columns of the page before still hold for the page after it.
+        return [], page, {"skew": skew, "turned": False, "quarter": quarter, "columns": columns or [],
+                          "width": columns_width}
     crops = ocr.get_crop_img_list(page, boxes)
     turned = _upside_down(ocr, crops)
     if turned:
@@ -81,9 +84,20 @@ def read_page(img: np.ndarray, columns: list[tuple[float, float]] | None = None)
                                       float(ys.max())))
     words = split_wide_numbers(ocr, page, words)
     words = minus_signs(page, words)
-    probed, cols = probe_missed(ocr, page, words, columns or [])
+    probed, cols = probe_missed(ocr, page, words, carried_columns(columns, columns_width, page.shape[1]))
     probed += probe_rows(ocr, page, words + probed)
-    return words + probed, page, {"skew": skew, "turned": turned, "quarter": quarter, "columns": cols}
+    return words + probed, page, {"skew": skew, "turned": turned, "quarter": quarter, "columns": cols,
+                                  "width": page.shape[1]}
+
+
+def carried_columns(columns: list[tuple[float, float]] | None, width: int | None, page_width: int
+                    ) -> list[tuple[float, float]]:
+    """The number columns of the page before, where they may hold on this one: a page of another
+    size, or one standing the other way (a landscape requests table, then a portrait page), has
+    its columns elsewhere, and probing there reads two cells as one (`4` `7` as `47`)."""
+    if not columns or (width is not None and abs(page_width - width) > 0.02 * width):
+        return []
+    return columns
 
 
 def _straighten(img: np.ndarray) -> tuple[np.ndarray, float]:

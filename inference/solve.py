@@ -556,6 +556,11 @@ def _solve_cpsat(hyps, constraints) -> Solution:
     ub = min(UB, 2 * sum(sorted(printed)[-8:]) + 10) if printed else 10
     x = {k: model.NewIntVar(-ub, ub, k) for k in keys}
     cost_terms = []  # the readings' own costs, row by row
+    # Among equally good solutions, each row keeps the reading ranked first among its equals: a
+    # tie-break below every other cost, so that which of them comes out does not depend on the
+    # order the search happens to find them in.
+    order_terms = []
+    scale = 1 + sum(len(hs) - 1 for hs in hyps.values())
     other_terms = []  # cells made up, OCR corrections, broken sums: never a matter of taste
     chosen: dict[str, list] = {}
     undecided: set[str] = set()
@@ -569,8 +574,9 @@ def _solve_cpsat(hyps, constraints) -> Solution:
         chosen[row] = lits
         model.AddExactlyOne(lits)
         top = hs[0].score
-        for h, lit in zip(hs, lits):
+        for i, (h, lit) in enumerate(zip(hs, lits)):
             cost_terms.append(int(round((top - h.score) * 1000)) * lit)
+            order_terms.append(i * lit)
             for k, s in h.specs.items():
                 if s.kind in ("read", "split"):
                     if int(s.value):
@@ -612,7 +618,7 @@ def _solve_cpsat(hyps, constraints) -> Solution:
         flags[c.name] = v
         model.Add(sum(x[k] for k in c.lhs) == sum(x[k] for k in c.rhs)).OnlyEnforceIf(v.Not())
         other_terms.append(COST_VIOLATION * v)
-    objective = sum(cost_terms) + sum(other_terms)
+    objective = scale * (sum(cost_terms) + sum(other_terms)) + sum(order_terms)
     model.Minimize(objective)
     status = (solver := _solver(TIME_LIMIT)).Solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # pragma: no cover - a time-out on a huge model
