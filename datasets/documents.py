@@ -189,12 +189,29 @@ def scan_pdf(pages: list[bytes]) -> bytes:
 SCAN_STYLES = {"scan_pdf": "pdf", "scan_png": "png"}
 
 
+TURNS = (0, 0, 0, 0, 0, 0, 90, 180, 270)  # degrees: most scans stand upright
+
+
+def turn_page(png: bytes, degrees: int) -> bytes:
+    """A scanned page turned clockwise by a quarter, a half or three quarters."""
+    cv2 = require("cv2", "pdf", "Making scans")
+    import numpy as np
+
+    codes = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+    img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    return cv2.imencode(".png", cv2.rotate(img, codes[degrees]))[1].tobytes()
+
+
 def render_scan(name: str, truth: Truth, rng: random.Random) -> Document:
     pdf, printed = render_pdf(truth, rng, ruled=True)
     pages = scan_pages(pdf, rng)
+    # The table pages of a landscape table scanned on portrait pages, or fed upside down.
+    turn = rng.choice(TURNS)
+    if turn:
+        pages = pages[:1] + [turn_page(p, turn) for p in pages[1:]]
     if name == "scan_png":
         return Document(pages[0], "png", printed=printed)
     return Document(scan_pdf(pages), "pdf", printed=printed)
 
 
-__all__ = ["render_pdf", "scan_pages", "scan_pdf", "render_scan", "SCAN_STYLES"]
+__all__ = ["render_pdf", "scan_pages", "scan_pdf", "turn_page", "render_scan", "SCAN_STYLES"]

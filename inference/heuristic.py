@@ -351,6 +351,7 @@ def _title_columns(frags, nums, line, page, n) -> dict[int, tuple[int, ...]]:
 
 
 STEP_SLACK = 0.3  # a spacing this far from a whole number of column pitches may be either
+GRID_TIGHT = 0.15  # of a pitch: how near a whole column every number of an evenly spaced line stands
 
 
 def spacing_columns(nums: list[Fragment], n: int) -> dict[int, tuple[int, ...]]:
@@ -414,11 +415,14 @@ def _grid_offsets(xs: list[float], n: int) -> list[tuple[int, int]] | None:
     ranges, off_grid = [], 0
     for x in xs:
         k = (x - xs[0]) / best[1]
-        if abs(k - round(k)) <= STEP_SLACK:
+        miss = abs(k - round(k))
+        if miss <= GRID_TIGHT:
             ranges.append((round(k), round(k)))
-        else:  # a wide box (two cells read as one) or a ragged print: either column
+        elif miss >= STEP_SLACK:  # a box over two cells (read as one): either column
             ranges.append((math.floor(k), math.ceil(k)))
             off_grid += 1
+        else:
+            return None  # a ragged line (a `-layout` dump's character grid): no even grid to trust
     if off_grid > len(xs) // 4 or any(b[1] <= a[0] for a, b in zip(ranges, ranges[1:])):
         return None
     return ranges

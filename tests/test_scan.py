@@ -563,3 +563,22 @@ def test_columns_of_a_page_of_another_size_are_not_carried_over():
     assert carried_columns(cols, 1241, 1241) == cols  # a table going on down the next page
     assert carried_columns(cols, None, 1241) == cols
     assert carried_columns(cols, 1754, 1241) == []  # a landscape page, then a portrait one
+
+
+def test_generated_scans_include_turned_pages():
+    # The generator's scans carry the turns real ones do: table pages on their side or upside down.
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    from nianbao.datasets.documents import render_scan, turn_page
+
+    page = Image.new("RGB", (40, 60), "white")
+    buf = io.BytesIO()
+    page.save(buf, format="PNG")
+    assert Image.open(io.BytesIO(turn_page(buf.getvalue(), 90))).size == (60, 40)
+    lying = 0
+    for seed in range(16):
+        rng = random.Random(seed)
+        doc = pdfium.PdfDocument(render_scan("scan_pdf", random_truth(rng), rng).data)
+        lying += any(doc[i].get_size()[0] > doc[i].get_size()[1] for i in range(1, len(doc)))
+    assert 0 < lying < 16
