@@ -1,5 +1,6 @@
 """Text forms the dev set does not hold (not a test): the dev set's crawler text as the tools after a
-crawler leave it, and the dev set's text PDFs dumped by two converters it does not use. Every case
+crawler leave it, and the dev set's text PDFs dumped by converters it does not use (pypdfium2,
+pdfminer.six, pypdf: one cell a line; markitdown where given). Every case
 keeps its gold; a form is scored on the same cells as the clean text.
 
     .venv/bin/python bench/text_forms.py        # writes bench/results/text_forms.md / .json
@@ -55,12 +56,24 @@ def _pdfminer_text(pdf: Path) -> str:
     return extract_text(str(pdf))
 
 
+def _pypdf_text(pdf: Path) -> str:
+    import pypdf
+
+    return "\n".join(page.extract_text() or "" for page in pypdf.PdfReader(str(pdf)).pages)
+
+
 def _markitdown(pdf: Path) -> str:
     return subprocess.run([os.environ["NIANBAO_MARKITDOWN"], str(pdf)], capture_output=True, text=True,
                           check=True).stdout
 
 
 CONVERTERS = {"pypdfium2 get_text_range": _pdfium_text, "pdfminer.six extract_text": _pdfminer_text}
+try:  # the bench extra: pip install 'nianbao[bench]'
+    import pypdf  # noqa: F401
+
+    CONVERTERS["pypdf extract_text"] = _pypdf_text
+except ImportError:
+    pass
 if os.environ.get("NIANBAO_MARKITDOWN"):
     CONVERTERS["markitdown (PDF→Markdown)"] = _markitdown
 

@@ -7,6 +7,8 @@ choice with the arithmetic.
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import math
 import re
 from dataclasses import dataclass
@@ -104,6 +106,7 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
     items: list[Item] = []
     illegible: set[int] = set()
     number_lines = {f.line for f in frags if f.kind == "number"}
+    per_line = Counter(f.line for f in frags)
     for i, f in enumerate(frags):
         if f.kind == "number":
             items.append(Item(f, "V", slots=len(f.text) if f.glued else 1))
@@ -126,7 +129,10 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
                 items.append(Item(f, "V"))
             else:
                 nxt = frags[i + 1] if i + 1 < len(frags) else None
-                own = nxt is not None and nxt.line == f.line and nxt.kind in ("number", "blank")
+                # Its numbers on its own line, or, one cell a line (pypdf's text, a page copied
+                # cell by cell), on the lines right after it.
+                own = nxt is not None and nxt.kind in ("number", "blank") and (
+                    nxt.line == f.line or (nxt.kind == "number" and per_line[nxt.line] == 1 and per_line[f.line] == 1))
                 items.append(Item(f, "L", scores=scores, own_values=own))
     inner = interior_blanks(frags)
     for it in items:

@@ -500,3 +500,22 @@ def test_zeros_printed_as_empty_markdown_cells_are_still_cells():
     report = reconstruct(blank.encode(), engine="heuristic")
     gold = gold_json(truth, "x", "x")["cells"]
     assert {k: v for k, v in gold.items() if report.cells[k] != v} == {}
+
+
+@pytest.mark.parametrize("seed", [3, 7, 11])
+def test_one_cell_a_line_with_blank_zeros_keeps_each_row_its_numbers(seed):
+    # pypdf's text of a PDF whose zeros print blank: every label and every number on a line of its
+    # own, the blanks gone. A row label alone on its line still names the numbers after it: the
+    # row before must not run on over it and take them.
+    from nianbao.datasets.styles import _compose, _damage
+
+    rng = random.Random(seed)
+    truth = random_truth(rng, fmt="2021")
+    dmg = _damage(rng, blank_zero_p=1.0, zero_marker_p=0.0, label_noise_p=0.0)
+    text = _compose(truth, rng, dmg, lambda pt: "\n".join(c.text for row in pt.rows for c in row if c.text != ""),
+                    split_appeals=False)
+    report = reconstruct(text=text, engine="heuristic")
+    gold = gold_json(truth, "x", "x")["cells"]
+    # Which of a row's blank columns a number stands in no text says; which row it is, the labels do.
+    totals = [k for k in gold if k.startswith("requests.") and k.endswith(".total")]
+    assert {k: float(report.cells[k]) for k in totals} == {k: float(gold[k]) for k in totals}
