@@ -129,10 +129,12 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
                 items.append(Item(f, "V"))
             else:
                 nxt = frags[i + 1] if i + 1 < len(frags) else None
-                # Its numbers on its own line, or, one cell a line (pypdf's text, a page copied
-                # cell by cell), on the lines right after it.
+                # Its numbers on its own line, or, in a text of one cell a line (pypdf's text of a
+                # PDF, a page copied cell by cell), on the lines right after it. Where positions are
+                # known (PDF words, OCR boxes) a number on the next line may be another row's.
                 own = nxt is not None and nxt.kind in ("number", "blank") and (
-                    nxt.line == f.line or (nxt.kind == "number" and per_line[nxt.line] == 1 and per_line[f.line] == 1))
+                    nxt.line == f.line or (nxt.kind == "number" and f.bbox is None and per_line[nxt.line] == 1
+                                           and per_line[f.line] == 1))
                 items.append(Item(f, "L", scores=scores, own_values=own))
     inner = interior_blanks(frags)
     for it in items:
