@@ -107,6 +107,8 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
     illegible: set[int] = set()
     number_lines = {f.line for f in frags if f.kind == "number"}
     per_line = Counter(f.line for f in frags)
+    widest = max(len(t.row_columns(r)) for r in rows)
+    cell_a_line = _rows_one_cell_a_line(frags, per_line, widest)
     for i, f in enumerate(frags):
         if f.kind == "number":
             items.append(Item(f, "V", slots=len(f.text) if f.glued else 1))
@@ -133,13 +135,42 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
                 # PDF, a page copied cell by cell), on the lines right after it. Where positions are
                 # known (PDF words, OCR boxes) a number on the next line may be another row's.
                 own = nxt is not None and nxt.kind in ("number", "blank") and (
-                    nxt.line == f.line or (nxt.kind == "number" and f.bbox is None and per_line[nxt.line] == 1
-                                           and per_line[f.line] == 1))
+                    nxt.line == f.line or (cell_a_line and per_line[f.line] == 1
+                                           and 0 < _numbers_after(frags, i, per_line) <= widest))
                 items.append(Item(f, "L", scores=scores, own_values=own))
     inner = interior_blanks(frags)
     for it in items:
         it.inner = it.kind == "B" and it.frag.id in inner
     return items, illegible
+
+
+def _rows_one_cell_a_line(frags: list[Fragment], per_line: Counter, widest: int) -> bool:
+    """Is this a text without positions that prints a table row by row, one cell a line (pypdf's
+    text of a PDF)? Its numbers then come in runs no longer than a row. A converter that emits a
+    table column by column (pdfminer's box order) has runs as long as the table is deep."""
+    if any(f.bbox is not None for f in frags):
+        return False
+    runs, n = [], 0
+    for f in frags:
+        if f.kind == "number" and per_line[f.line] == 1:
+            n += 1
+        elif n:
+            runs.append(n)
+            n = 0
+    runs += [n] if n else []
+    return len(runs) >= 3 and max(runs) <= widest
+
+
+def _numbers_after(frags: list[Fragment], i: int, per_line: Counter) -> int:
+    """How many numbers follow fragment i one a line, up to the next other fragment. A row's run is
+    at most as long as the table is wide; a run far longer is a column that a converter emitted
+    whole (pdfminer's box order), not the row of the label above it."""
+    n = 0
+    for f in frags[i + 1:]:
+        if f.kind != "number" or per_line[f.line] != 1:
+            break
+        n += 1
+    return n
 
 
 def between_values(frags: list[Fragment], i: int) -> bool:
