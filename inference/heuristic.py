@@ -7,10 +7,9 @@ choice with the arithmetic.
 """
 from __future__ import annotations
 
-from collections import Counter
-
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from nianbao.schema import Candidate, Classification, Fragment
@@ -108,7 +107,8 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
     number_lines = {f.line for f in frags if f.kind == "number"}
     per_line = Counter(f.line for f in frags)
     widest = max(len(t.row_columns(r)) for r in rows)
-    cell_a_line = _rows_one_cell_a_line(frags, per_line, widest)
+    runs = _runs_of_single_numbers(frags, per_line)
+    cell_a_line = _rows_one_cell_a_line(frags, runs, widest)
     for i, f in enumerate(frags):
         if f.kind == "number":
             items.append(Item(f, "V", slots=len(f.text) if f.glued else 1))
@@ -135,8 +135,7 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
                 # PDF, a page copied cell by cell), on the lines right after it. Where positions are
                 # known (PDF words, OCR boxes) a number on the next line may be another row's.
                 own = nxt is not None and nxt.kind in ("number", "blank") and (
-                    nxt.line == f.line or (cell_a_line and per_line[f.line] == 1
-                                           and 0 < _numbers_after(frags, i, per_line) <= widest))
+                    nxt.line == f.line or (cell_a_line and per_line[f.line] == 1 and 0 < runs[i + 1] <= widest))
                 items.append(Item(f, "L", scores=scores, own_values=own))
     inner = interior_blanks(frags)
     for it in items:
@@ -144,33 +143,24 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
     return items, illegible
 
 
-def _rows_one_cell_a_line(frags: list[Fragment], per_line: Counter, widest: int) -> bool:
+def _runs_of_single_numbers(frags: list[Fragment], per_line: Counter) -> list[int]:
+    """For each fragment, how many numbers alone on their lines follow from it on, up to the next
+    other fragment (0 where it is no such number)."""
+    runs = [0] * (len(frags) + 1)
+    for j in range(len(frags) - 1, -1, -1):
+        if frags[j].kind == "number" and per_line[frags[j].line] == 1:
+            runs[j] = runs[j + 1] + 1
+    return runs
+
+
+def _rows_one_cell_a_line(frags: list[Fragment], runs: list[int], widest: int) -> bool:
     """Is this a text without positions that prints a table row by row, one cell a line (pypdf's
     text of a PDF)? Its numbers then come in runs no longer than a row. A converter that emits a
     table column by column (pdfminer's box order) has runs as long as the table is deep."""
     if any(f.bbox is not None for f in frags):
         return False
-    runs, n = [], 0
-    for f in frags:
-        if f.kind == "number" and per_line[f.line] == 1:
-            n += 1
-        elif n:
-            runs.append(n)
-            n = 0
-    runs += [n] if n else []
-    return len(runs) >= 3 and max(runs) <= widest
-
-
-def _numbers_after(frags: list[Fragment], i: int, per_line: Counter) -> int:
-    """How many numbers follow fragment i one a line, up to the next other fragment. A row's run is
-    at most as long as the table is wide; a run far longer is a column that a converter emitted
-    whole (pdfminer's box order), not the row of the label above it."""
-    n = 0
-    for f in frags[i + 1:]:
-        if f.kind != "number" or per_line[f.line] != 1:
-            break
-        n += 1
-    return n
+    starts = [runs[j] for j in range(len(frags)) if runs[j] and (j == 0 or not runs[j - 1])]
+    return len(starts) >= 3 and max(starts) <= widest
 
 
 def between_values(frags: list[Fragment], i: int) -> bool:

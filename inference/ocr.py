@@ -125,7 +125,7 @@ def _lines_run_down(boxes: np.ndarray) -> bool:
 def detect(ocr, page: np.ndarray) -> np.ndarray | None:
     """Text boxes of a page: RapidOCR's detector, its own resize and post-processing, with the
     input scaled in float32. Its own pre-processing normalises the whole page in float64 (its mean
-    and std are float64 arrays), an eighth of a page's detection time for the same boxes."""
+    and std are float64 arrays), about a tenth of a page's detection time, for the same boxes."""
     det = ocr.text_det
     resized = det.get_preprocess(max(page.shape[:2])).resize(page)
     if resized is None:
