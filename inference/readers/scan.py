@@ -33,7 +33,7 @@ def read_pages(pages: Iterable[tuple[int, np.ndarray]], dpi: float) -> list[Frag
     unread: set[int] = set()  # lines holding a paragraph line OCR placed but did not read
     for page_no, img in pages:
         words, upright, info = ocr.read_page(img, columns, width)
-        columns, width = info["columns"], info.get("width", width)
+        columns, width = info["columns"], info["width"]
         grid = imaging.find_grid(upright) if words else None
         rules = [x * to_pt for x in grid.cols] if grid and grid.found else []
         segments = [(x * to_pt, y0 * to_pt, y1 * to_pt) for x, y0, y1 in grid.segments] if grid and grid.found else []
