@@ -69,7 +69,8 @@ class HeuristicEngine:
                 at = column_at(rows_out, template, region.table, v, frags)
                 table = template.tables[region.table]
                 if table.unlabelled_rows:
-                    names = [c for r in table.rows_for(v) for c in table.row_columns(r)]
+                    # One line holds every row: the position names the row as well as the column.
+                    names = [f"{r.key}.{c}" for r in table.rows_for(v) for c in table.row_columns(r)]
                     columns.update({fid: names[js[0]] for fid, js in at.items() if len(js) == 1})
                 for r, fs in ([] if table.unlabelled_rows else rows_out.items()):
                     names = table.row_columns(table.rows_for(v)[r])

@@ -95,10 +95,12 @@ class ModelEngine:
         for fid, col in heur.columns.items():
             if fid in preds and preds[fid][0][0] != "none":
                 row = preds[fid][0][0].rsplit(".", 1)[0]
-                if template.tables[row.split(".")[0]].unlabelled_rows:
-                    continue  # a column name alone does not say which of the line's rows
-                if f"{row}.{col}" in valid:
-                    preds[fid] = [(f"{row}.{col}", 1.0)] + [(k, q) for k, q in preds[fid][1:] if k != f"{row}.{col}"]
+                table = row.split(".")[0]
+                if template.tables[table].unlabelled_rows:
+                    row, col = (table, col) if "." in col else (row, "")  # the line's position names the row too
+                key = f"{row}.{col}"
+                if key in valid:
+                    preds[fid] = [(key, 1.0)] + [(k, q) for k, q in preds[fid][1:] if k != key]
         own = set(template.all_keys("split")) | set(template.all_keys("single"))
         cands: list[Candidate] = []
         illegible, tables, rows_seen = set(), [], set()

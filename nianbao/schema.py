@@ -58,7 +58,8 @@ class Classification:
     cuts: dict[int, list[float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     engine: str = "heuristic"
-    # fragment → the column it stands under, where positions tell (PDF boxes, -layout text)
+    # fragment → the column it stands under, where positions tell (PDF boxes, -layout text); in a
+    # table whose rows share one line (appeals), `row.column`
     columns: dict[int, str] = field(default_factory=dict)
 
 

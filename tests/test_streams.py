@@ -208,6 +208,21 @@ def test_raw_dump_row_numbers_after_a_wrapped_label_are_no_footer():
     assert c["requests.carried_forward.total"] == 0 and c["requests.carried_forward.natural_person"] == 0
 
 
+@pytest.mark.parametrize("engine", ["heuristic", "model"])
+def test_a_number_alone_between_spaces_is_one_cell_where_the_dump_glues_nothing(engine):
+    # pdfplumber's text of a table whose zeros print blank: `规章 86` is 86 in one of three columns
+    # (which one, no text says), never 8 and 6 with a blank.
+    text = DUMP.replace("规章 0 0 0", "规章 86")
+    report = reconstruct(text.encode(), engine=engine)
+    row = [report.cells[f"active.regulations.{k}"] for k in ("issued", "repealed", "in_force")]
+    assert sorted(row) == [0, 0, 86], row
+    # The same line in a layer that does glue cells (a run with a leading 0 proves it) is cut.
+    glued = DUMP.replace("规章 0 0 0", "规章 086")
+    row = [reconstruct(glued.encode(), engine="heuristic").cells[f"active.regulations.{k}"]
+           for k in ("issued", "repealed", "in_force")]
+    assert row == [0, 8, 6], row
+
+
 def test_blank_zeros_are_placed_by_the_row_sum_not_cut_out_of_a_number():
     report = reconstruct(DUMP.encode(), engine="heuristic")
     row = [report.cells[f"requests.new_received.{k}"] for k in
@@ -316,16 +331,34 @@ def _layout_appeals(cells: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_layout_appeals_numbers_go_under_their_header_titles():
+@pytest.mark.parametrize("engine", ["heuristic", "model"])
+def test_layout_appeals_numbers_go_under_their_header_titles(engine):
     cells = ["2", "", "89", "", "91", "", "", "2", "", "2", "105", "27", "1", "", "133"]
-    report = reconstruct(_layout_appeals(cells).encode(), engine="heuristic")
+    report = reconstruct(_layout_appeals(cells).encode(), engine=engine)
     keys = [f"appeals.{r}.{c}" for r in ("review", "suit_direct", "suit_after_review")
             for c in ("upheld", "corrected", "other", "pending", "total")]
     # The sums alone cannot tell 89 from a 结果纠正 or a 其他结果: where it stands can.
     assert [report.cells[k] for k in keys] == [int(c or 0) for c in cells]
 
 
-def test_layout_row_with_one_number_stands_under_its_column_not_the_last():
+@pytest.mark.parametrize("engine", ["heuristic", "model"])
+def test_layout_appeals_lines_of_random_counts_with_blank_zeros(engine):
+    # Where a -layout line's numbers stand says which of the 15 cells each is; the model engine
+    # takes that position (row and column) as the heuristic reads it, as it does for other tables.
+    keys = [f"appeals.{r}.{c}" for r in ("review", "suit_direct", "suit_after_review")
+            for c in ("upheld", "corrected", "other", "pending", "total")]
+    rng = random.Random(7)
+    for _ in range(8):
+        cells = []
+        for _ in range(3):
+            parts = [rng.choice([0, 0, rng.randint(1, 9), rng.randint(10, 120)]) for _ in range(4)]
+            cells += [str(p) if p else "" for p in parts] + [str(sum(parts)) if sum(parts) else ""]
+        report = reconstruct(_layout_appeals(cells).encode(), engine=engine)
+        assert [report.cells[k] for k in keys] == [int(c or 0) for c in cells], cells
+
+
+@pytest.mark.parametrize("engine", ["heuristic", "model"])
+def test_layout_row_with_one_number_stands_under_its_column_not_the_last(engine):
     text = "\n".join([
         "二、主动公开政府信息情况", "第二十条第（一）项",
         "                           本年制发 本年废止 现行有效",
@@ -335,7 +368,7 @@ def test_layout_row_with_one_number_stands_under_its_column_not_the_last():
         "                   行政规范性",
         "                             0      457     0",
         "                   文件", "第二十条第（五）项", "信息内容  本年处理决定数量", "行政许可  5", ""])
-    report = reconstruct(text.encode(), engine="heuristic")
+    report = reconstruct(text.encode(), engine=engine)
     assert [report.cells[f"active.normative_documents.{c}"] for c in ("issued", "repealed", "in_force")] == [0, 457, 0]
     assert [report.cells[f"active.regulations.{c}"] for c in ("issued", "repealed", "in_force")] == [0, 86, 0]
 

@@ -22,6 +22,7 @@ def read_lines(text: str, glued_lines: set[int] = frozenset()) -> list[Fragment]
     lines = text.splitlines()
     chrome = running_chrome(lines)
     prose_before = False
+    flattened: list[tuple[list[Fragment], str]] = []
     for line_no, raw in enumerate(lines):
         line = raw.strip().replace("\u3000", " ")
         if not line or (is_chrome(line) and not footer_in_label(lines, line_no)) or raw.strip() in chrome:
@@ -57,10 +58,30 @@ def read_lines(text: str, glued_lines: set[int] = frozenset()) -> list[Fragment]
             else:
                 first = len(b.fragments)
                 b.add_cell(line, line_no, 0, keep_blank=False)  # prose, one cell, or a flattened row
+                flattened.append((b.fragments[first:], line))
                 if _ALIGNED.search(raw) or _INDENTED.match(raw):
                     _place(b.fragments[first:], raw)
         prose_before = bool(b.fragments) and b.fragments[-1].kind == "prose" and b.fragments[-1].line == line_no
+    if not glued_lines:  # a crawler's stream: its spaces are stray, not cell boundaries
+        _spaced_apart(flattened, b.fragments)
     return b.fragments
+
+
+def _spaced_apart(lines: list[tuple[list[Fragment], str]], fragments: list[Fragment]) -> None:
+    """Does this text layer glue cells? Where it does, most glued pairs hold a 0 (most cells are
+    0), so some run starts with one (`05`, `000`): no such run anywhere, and a number standing
+    alone between spaces (`规章 86`, `0 457 0`) is one cell, its row's other cells printed blank,
+    not cells glued together (`86` is not `8` and `6`)."""
+    if any(f.kind == "number" and _LEADING_ZERO.match(f.text) for f in fragments):
+        return
+    for frags, line in lines:
+        alone = set(nfkc(line).split())
+        for f in frags:
+            if f.glued and f.text in alone:
+                f.glued = False
+
+
+_LEADING_ZERO = re.compile(r"^-?0\d")
 
 
 # A quantity with its counting unit followed by sentence punctuation: narrative, not a table row.
