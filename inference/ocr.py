@@ -398,12 +398,13 @@ def marks_apart(w: Word) -> list[Word]:
     return out
 
 
-_RUN = re.compile(r"[\d.,oO。无—/]+")
+_RUN = re.compile(r"[\d.,oO。无—/-]+")
 _MARKS = {"无", "—", "/"}  # zero marks a split part may be
 CELL_GAP = 0.6  # a gap in a digit box this many digit heights wide is between cells (digits touch)
 
 
 LONGEST_CELL = 7  # digits: no count in these tables is longer
+WIDE_BOX = 1.6  # × the line's usual width of a digit, times its characters: a box that wide spans a gap
 DARKER = 0.25  # of the way from Otsu's threshold to the darkest print: a seal's grey lies above it
 
 
@@ -456,6 +457,8 @@ def split_wide_numbers(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
     cv2 = imaging.opencv()
     grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY) if page.ndim == 3 else page
     parts: list[tuple[int, tuple[int, int, int, int]]] = []
+    digit_w = [(w.x1 - w.x0) / len(w.text) for w in words if w.text.isdigit()]
+    digit_w = float(np.median(digit_w)) if digit_w else 0.0
     for i, w in enumerate(words):
         # Digits, or digits run together with points, round glyphs and zero marks (`0.000.0095`:
         # cells of `0.00` and `95` boxed as one; `124无10387无190`): nothing else is split.
@@ -466,9 +469,10 @@ def split_wide_numbers(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
         if box.size == 0:
             continue
         runs = _cell_runs(box)
-        if w.text.isdigit() and len(w.text) > LONGEST_CELL:  # an amount's many digits have a point
-            # Far too many digits for one cell: something grey may bridge the gaps (a seal's
-            # ring across the line). The print is the darkest ink: cut by it alone too.
+        # Far too many digits for one cell (an amount's many digits have a point), or a box far
+        # wider than its characters need: something grey may bridge the gaps (a seal's ring
+        # across the line). The print is the darkest ink: cut by it alone too.
+        if (w.text.isdigit() and len(w.text) > LONGEST_CELL) or w.x1 - w.x0 > WIDE_BOX * len(w.text) * digit_w:
             runs = max(runs, _cell_runs(box, dark=True), key=len)
         # The detector's box may reach into a neighbour's (`132` boxed with the `1` of `41` before
         # it): ink inside another word's box is that word's, not a part of this one.
@@ -492,12 +496,25 @@ def split_wide_numbers(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
         split.setdefault(i, []).append(Word(text, float(conf), float(a), float(y0), float(b), float(y1)))
     out = []
     for i, w in enumerate(words):
-        pieces = [q for p in split.get(i, []) for q in marks_apart(p)]
-        if pieces and all(CELL.fullmatch(p.text) for p in pieces) and any(p.text not in _MARKS for p in pieces):
-            out += pieces
-        else:
-            out.append(w)
+        cells = _cells_of([q for p in split.get(i, []) for q in marks_apart(p)], w.text)
+        out += cells or [w]
     return out
+
+
+def _cells_of(pieces: list[Word], whole: str) -> list[Word]:
+    """The cells a split box holds: every part reads as a number or a zero mark; or the parts
+    that read as numbers hold the box's digits, in order, and the rest read as nothing of a
+    cell (a faint dash or a speck between cells: `83 90 ·` boxed as `8390`). None: keep the box."""
+    cells = [p for p in pieces if CELL.fullmatch(p.text)]
+    if not any(p.text not in _MARKS for p in cells):
+        return []
+    if len(cells) == len(pieces):
+        return cells
+    rest = "".join(p.text for p in pieces if not CELL.fullmatch(p.text))
+    digits = "".join(c for p in cells for c in p.text if c.isdigit())
+    if len(cells) >= 2 and not any(c.isalnum() for c in rest) and digits == "".join(c for c in whole if c.isdigit()):
+        return cells
+    return []
 
 
 REC_BATCH = 6  # crops per recognition call (RapidOCR's own batch size; larger batches were slower here)

@@ -463,6 +463,59 @@ def test_a_run_of_cells_a_seal_s_ring_bridges_is_cut_by_the_print_s_darker_ink()
     assert [w.text for w in ocr.split_wide_numbers(ocr.engine(), page, [run])] == cells
 
 
+def _ink_tight(page, text: str):
+    """A detector's box round a page row's ink, from end to end: `text` is what it was read as."""
+    import numpy as np
+
+    from nianbao.inference import ocr
+
+    rows = np.flatnonzero((page.min(axis=2) < 128).any(axis=1))
+    return ocr.Word(text, 0.87, 0.0, float(rows[0] - 1), float(page.shape[1] - 1), float(rows[-1] + 2))
+
+
+def _row_of(cells: list[str], gap: int = 24):
+    import numpy as np
+
+    glyphs = [_glyph(c) for c in cells]
+    space = np.full((glyphs[0].shape[0], gap, 3), 255, np.uint8)
+    row = np.concatenate([part for g in glyphs for part in (g, space)][:-1], axis=1)
+    return np.concatenate([np.full((20, row.shape[1], 3), 255, np.uint8), row,
+                           np.full((20, row.shape[1], 3), 255, np.uint8)]), glyphs
+
+
+@pytest.mark.parametrize("mark", ["-", "、", "…"])
+def test_a_faint_mark_between_two_cells_boxed_as_one_leaves_the_two_numbers(mark):
+    from nianbao.inference import ocr
+
+    # `83 - 90` boxed as one `8390`: the mark between reads as no cell (a comma, a point, nothing);
+    # the numbers either side hold all the box's digits, so they are its cells.
+    page, _ = _row_of(["83", mark, "90"])
+    assert [w.text for w in ocr.split_wide_numbers(ocr.engine(), page, [_ink_tight(page, "8390")])] == ["83", "90"]
+
+
+def test_a_box_far_wider_than_its_digits_is_cut_by_the_print_s_darker_ink():
+    import numpy as np
+
+    from nianbao.inference import ocr
+    from nianbao.inference.imaging import opencv
+
+    cv2 = opencv()
+    # `9` `1` `10` in three cells, a seal's grey ring across the gaps: read `9110`, four digits,
+    # few enough for one cell, but the box is twice as wide as four digits need.
+    page, glyphs = _row_of(["9", "1", "10"], gap=40)
+    page = (130 + page.astype(np.float32) / 255 * 105).astype(np.uint8)
+    x = 0
+    for g in glyphs[:-1]:
+        x += g.shape[1]
+        cv2.line(page, (x - 6, 18), (x + 46, page.shape[0] - 18), (200, 200, 200), 3)
+        x += 40
+    page = cv2.GaussianBlur(page, (3, 3), 0)
+    # The page's other numbers, above: a digit is 15 wide.
+    others = [ocr.Word("57", 0.99, 40.0 * i, 0.0, 40.0 * i + 30, 18.0) for i in range(3)]
+    run = ocr.Word("9110", 0.87, 0.0, 20.0, float(page.shape[1] - 1), float(page.shape[0] - 20))
+    assert [w.text for w in ocr.split_wide_numbers(ocr.engine(), page, [run, *others])][:3] == ["9", "1", "10"]
+
+
 def test_a_box_reaching_into_its_neighbour_s_keeps_its_own_number_only():
     import numpy as np
 
