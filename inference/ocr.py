@@ -624,8 +624,9 @@ def _pad(crop: np.ndarray) -> np.ndarray:
 
 PROSE_SPAN = 0.55  # of the page's text width: a paragraph line runs from margin to margin
 PROSE_HEIGHT = 1.25  # × the usual height of such lines: a title's larger print is always read
-PROSE_GAP = 1.6  # box heights: the widest gap in a prose line's ink (a table row's cells stand further apart)
-HEAD_SHARE = 0.15  # of the page's height: lines up there (a title, its issuer, the year) are always read
+PROSE_GAP = 3.0  # box heights: the widest gap in a prose line's ink (punctuation and a noisy print leave up to ~2.7; a table row's cells stand further apart)
+HEAD_SHARE = 0.15  # of the page's height: lines up there (a title, its issuer, the year) are read,
+HEAD_SPAN = 0.9  # unless they run margin to margin: a paragraph's line (a title is set in from both)
 
 
 def prose_boxes(page: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -637,7 +638,8 @@ def prose_boxes(page: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     x0, x1 = boxes[:, :, 0].min(1), boxes[:, :, 0].max(1)
     y0, y1 = boxes[:, :, 1].min(1), boxes[:, :, 1].max(1)
     heights = y1 - y0
-    wide = (x1 - x0 >= PROSE_SPAN * (x1.max() - x0.min())) & (y0 >= HEAD_SHARE * page.shape[0])
+    span = x1.max() - x0.min()
+    wide = (x1 - x0 >= PROSE_SPAN * span) & ((y0 >= HEAD_SHARE * page.shape[0]) | (x1 - x0 >= HEAD_SPAN * span))
     out = np.zeros(len(boxes), dtype=bool)
     if not wide.any():
         return out

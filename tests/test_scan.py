@@ -563,6 +563,39 @@ def test_a_paragraph_s_lines_are_placed_unread_and_its_short_last_line_is_no_cel
     assert numbers == ["2", "89", "91"], numbers
 
 
+def test_paragraph_lines_at_the_page_s_top_are_prose_its_title_is_read():
+    from pathlib import Path
+
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from nianbao.datasets.documents import FONT_PATHS
+    from nianbao.inference import ocr
+
+    font = ImageFont.truetype(next(p for p in FONT_PATHS if Path(p).exists()), 28)
+    img = Image.new("RGB", (1240, 1754), "white")
+    draw = ImageDraw.Draw(img)
+    # At the page's head: a title at body size, set in from both margins, then a paragraph's lines
+    # from margin to margin (the page's head is kept for titles, not for the paragraph under one).
+    draw.text((340, 120), "某某街道2023年政府信息公开工作年度报告", font=font, fill="black")
+    lines = ["本报告根据《中华人民共和国政府信息公开条例》和《中华人民共和国政府信息公开",
+             "工作年度报告格式》要求编制，全文包括总体情况、主动公开政府信息情况、收到和处理",
+             # Lower down, a paragraph with quotes: a comma sits low and a quote high, and the
+             # band between them is blank (a paragraph's widest gaps, short of a column gap).
+             "本机关严格落实“以公开为常态、不公开为例外”原则，“全年通过门户网站主动公开政府信息",
+             "二千余条，其中政策文件若干件，政策解读若干篇，及时回应社会关切，取得良好成效。"]
+    for i, line in enumerate(lines):
+        draw.text((100, 200 + 44 * i if i < 2 else 500 + 44 * i), line, font=font, fill="black")
+    draw.text((100, 900), "结果维持", font=font, fill="black")
+    for j, v in enumerate(["2", "89", "91"]):
+        draw.text((420 + 160 * j, 960), v, font=font, fill="black")
+    words, _, _ = ocr.read_page(np.array(img)[:, :, ::-1].copy())
+    prose = sorted((w.top for w in words if w.prose))
+    assert len(prose) == 4 and prose[0] < 260 < prose[2], prose
+    assert any("年度报告" in w.text for w in words if w.top < 160)  # the title is read
+    assert sorted(w.text for w in words if w.top > 940) == ["2", "89", "91"]
+
+
 def test_appeals_line_columns_are_measured_from_its_first_number():
     # A scanned appeals line whose header OCR garbled: fifteen evenly spaced columns, most cells
     # blank or dashes the detector missed. Counted step by step, the spacings' small errors add up
