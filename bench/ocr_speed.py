@@ -21,6 +21,7 @@ from nianbao.inference import ocr
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT.parent / "shared" / "dev"
 DPI = 150
+REPEATS = 2
 
 
 def pages(n_cases: int):
@@ -37,12 +38,15 @@ def main(n_cases: int = 4) -> None:
     engine(np.full((64, 256, 3), 255, np.uint8))  # load the sessions before timing
     rows = []
     for name, img in pages(n_cases):
-        t0 = time.perf_counter()
-        bare, _ = engine(img)
-        t_bare = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        words, _, _ = ocr.read_page(img)
-        t_ours = time.perf_counter() - t0
+        # Best of REPEATS, the two taken in turn: a busy machine slows one run, not the page.
+        t_bare = t_ours = float("inf")
+        for _ in range(REPEATS):
+            t0 = time.perf_counter()
+            bare, _ = engine(img)
+            t_bare = min(t_bare, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            words, _, _ = ocr.read_page(img)
+            t_ours = min(t_ours, time.perf_counter() - t0)
         rows.append(dict(page=name, boxes=len(bare or []), words=len(words), bare_s=t_bare, nianbao_s=t_ours))
         print(f"{name:40s} bare {t_bare:5.2f} s · nianbao {t_ours:5.2f} s · {len(words)} words", flush=True)
     med_bare = statistics.median(r["bare_s"] for r in rows)
@@ -51,12 +55,14 @@ def main(n_cases: int = 4) -> None:
     lines = [f"# Scan OCR speed ({platform.processor() or platform.machine()}, {DPI} dpi, CPU)", "",
              "| page | text boxes | bare RapidOCR s | nianbao OCR stage s |", "|---|---|---|---|"]
     lines += [f"| {r['page']} | {r['boxes']} | {r['bare_s']:.2f} | {r['nianbao_s']:.2f} |" for r in rows]
-    lines += ["", f"Median per page: bare {med_bare:.2f} s, nianbao {med_ours:.2f} s "
-                  f"(ratio {med_ours / med_bare:.2f}); peak memory of this process {peak:.0f} MiB."]
+    total = sum(r["nianbao_s"] for r in rows) / sum(r["bare_s"] for r in rows)
+    lines += ["", f"Median per page (best of {REPEATS} runs each): bare {med_bare:.2f} s, nianbao {med_ours:.2f} s "
+                  f"(ratio {med_ours / med_bare:.2f}; all pages' time together {total:.2f}); "
+                  f"peak memory of this process {peak:.0f} MiB."]
     out = ROOT / "bench" / "results"
     (out / "ocr_speed.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (out / "ocr_speed.json").write_text(json.dumps(dict(rows=rows, median_bare_s=med_bare, median_nianbao_s=med_ours,
-                                                        peak_mib=peak), indent=1), encoding="utf-8")
+                                                        total_ratio=total, repeats=REPEATS, peak_mib=peak), indent=1), encoding="utf-8")
     print("\n".join(lines[-1:]))
 
 
