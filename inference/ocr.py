@@ -624,7 +624,9 @@ def _pad(crop: np.ndarray) -> np.ndarray:
 
 PROSE_SPAN = 0.55  # of the page's text width: a paragraph line runs from margin to margin
 PROSE_HEIGHT = 1.25  # × the usual height of such lines: a title's larger print is always read
-PROSE_GAP = 3.0  # box heights: the widest gap in a prose line's ink (punctuation and a noisy print leave up to ~2.7; a table row's cells stand further apart)
+# Box heights: the widest gap in a prose line's ink (punctuation and a noisy print leave up to ~2.7
+# in the dev scans' paragraphs; a table row's cells stand further apart).
+PROSE_GAP = 3.0
 HEAD_SHARE = 0.15  # of the page's height: lines up there (a title, its issuer, the year) are read,
 HEAD_SPAN = 0.9  # unless they run margin to margin: a paragraph's line (a title is set in from both)
 

@@ -97,7 +97,7 @@ class ModelEngine:
                 row = preds[fid][0][0].rsplit(".", 1)[0]
                 table = row.split(".")[0]
                 if template.tables[table].unlabelled_rows:
-                    row, col = (table, col) if "." in col else (row, "")  # the line's position names the row too
+                    row = table  # one line holds all its rows: the position names the row too (`review.other`)
                 key = f"{row}.{col}"
                 if key in valid:
                     preds[fid] = [(key, 1.0)] + [(k, q) for k, q in preds[fid][1:] if k != key]
