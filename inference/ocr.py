@@ -259,6 +259,8 @@ def table_ink(grey: np.ndarray, top: int, bottom: int, h: float) -> np.ndarray:
 
 
 ROW_MIN_NUMBERS = 3  # numbers on a line before its gaps are probed
+HEAD_MIN_TITLES = 4  # text boxes in the few lines above: a table's header, under which fewer will do
+LABEL_MIN_CONF = 0.5  # a row label's reading is at least this sure
 MARK_BY_INK = 0.5  # confidence of a dash that only its ink's shape shows
 ROW_PROBE_MIN_CONF = 0.6  # a digit read from a blob between a line's numbers: a seal's ring reads as `1` at ~0.45
 
@@ -270,7 +272,7 @@ def probe_rows(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
     is recognised on its own: a digit under a seal's edge, a zero mark. A dash counts here, on a
     line of numbers, where a broken rule has been taken out already."""
     nums = [w for w in words if NUMBERISH.fullmatch(w.text)]
-    if len(nums) < ROW_MIN_NUMBERS:
+    if not nums:
         return []
     h = float(np.median([w.bottom - w.top for w in nums]))
     lines: list[list[Word]] = []
@@ -284,21 +286,25 @@ def probe_rows(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
     boxes = [(w.x0, w.top, w.x1, w.bottom) for w in words]
     crops, where = [], []
     for line in lines:
-        if len(line) < ROW_MIN_NUMBERS:
-            continue
         line.sort(key=lambda w: w.x0)
-        top = int(max(0, np.median([w.top for w in line]) - 0.1 * h))
-        bottom = int(min(grey.shape[0], np.median([w.bottom for w in line]) + 0.1 * h))
-        pitch = float(np.median([b.x0 - a.x0 for a, b in zip(line, line[1:])]))
-        x0, x1 = line[0].x0 - pitch, line[-1].x1 + pitch
-        mid = (line[0].top + line[0].bottom) / 2
-        label = [w for w in words if _IDEOGRAPH.search(w.text) and not CELL.fullmatch(w.text)  # 无 is a cell
-                 and abs((w.top + w.bottom) / 2 - mid) <= 0.5 * h]
-        if label:
-            continue  # a labelled row's columns are the other rows' (`probe_missed`)
         # A line of numbers alone: its cells stand under the header just above it, whose titles
         # span the table, first cell to last.
         head = [w for w in words if line[0].top - 6 * h <= w.bottom <= line[0].top and w not in nums]
+        # A faint print leaves the detector a number or two of a line: under a table's header
+        # (several titles), that is still a line of numbers to probe.
+        if len(line) < ROW_MIN_NUMBERS and len(head) < HEAD_MIN_TITLES:
+            continue
+        top = int(max(0, np.median([w.top for w in line]) - 0.1 * h))
+        bottom = int(min(grey.shape[0], np.median([w.bottom for w in line]) + 0.1 * h))
+        pitch = float(np.median([b.x0 - a.x0 for a, b in zip(line, line[1:])])) if len(line) > 1 else h
+        x0, x1 = line[0].x0 - pitch, line[-1].x1 + pitch
+        mid = (line[0].top + line[0].bottom) / 2
+        # A row's label is read with some confidence; a seal's stroke or a smudge read as a
+        # character (`坊` at 0.27 for a faint `撤销` cell) is no label.
+        label = [w for w in words if _IDEOGRAPH.search(w.text) and not CELL.fullmatch(w.text)  # 无 is a cell
+                 and w.conf >= LABEL_MIN_CONF and abs((w.top + w.bottom) / 2 - mid) <= 0.5 * h]
+        if label:
+            continue  # a labelled row's columns are the other rows' (`probe_missed`)
         if head:
             x0 = min(x0, min(w.x0 for w in head))
             x1 = max(x1, max(w.x1 for w in head))

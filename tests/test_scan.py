@@ -437,6 +437,34 @@ def test_a_line_of_numbers_alone_gets_the_cells_the_detector_missed():
     assert [w.text for w in sorted(ocr.probe_rows(ocr.engine(), page, [title, mark, *found]), key=lambda w: w.x0)] == ["5", "—"]
 
 
+def test_a_faint_line_under_a_header_is_probed_from_one_number_found():
+    import numpy as np
+
+    from nianbao.inference import ocr
+
+    # A faint print: the detector found one number of the line and read a faint word cell as a
+    # character at low confidence (`坊` for `撤销`). Under a table's header (several titles) the line
+    # is still probed; with no header above, one number is not a line of numbers.
+    cells = ["4", "1", "5", "3"]
+    page, glyphs = _row_of(cells, gap=40)
+    header = np.full((80, page.shape[1], 3), 255, np.uint8)
+    page = np.concatenate([header, page])
+    xs, x = [], 0
+    for g in glyphs:
+        xs.append((x, x + g.shape[1]))
+        x += g.shape[1] + 40
+    rows = np.flatnonzero((page[80:].min(axis=2) < 128).any(axis=1)) + 80
+    top, bottom = float(rows[0] - 1), float(rows[-1] + 2)
+    w = page.shape[1]
+    titles = [ocr.Word(t, 0.9, float(i * w / 4), 20.0, float((i + 1) * w / 4 - 4), 60.0)
+              for i, t in enumerate(["结果维持", "结果纠正", "其他结果", "总计"])]
+    one = ocr.Word("1", 0.99, float(xs[1][0] + 8), top, float(xs[1][1] - 8), bottom)
+    smudge = ocr.Word("坊", 0.27, 0.0, top, 6.0, bottom)
+    probed = sorted(ocr.probe_rows(ocr.engine(), page, [*titles, one, smudge]), key=lambda w: w.x0)
+    assert [p.text for p in probed] == ["4", "5", "3"]
+    assert ocr.probe_rows(ocr.engine(), page, [one]) == []
+
+
 def test_a_run_of_cells_a_seal_s_ring_bridges_is_cut_by_the_print_s_darker_ink():
     import numpy as np
 
