@@ -478,7 +478,7 @@ def split_wide_numbers(ocr, page: np.ndarray, words: list[Word]) -> list[Word]:
         # Far too many digits for one cell (an amount's many digits have a point), or a box far
         # wider than its characters need: something grey may bridge the gaps (a seal's ring
         # across the line). The print is the darkest ink: cut by it alone too.
-        if (w.text.isdigit() and len(w.text) > LONGEST_CELL) or w.x1 - w.x0 > WIDE_BOX * len(w.text) * digit_w:
+        if (w.text.isdigit() and len(w.text) > LONGEST_CELL) or 0 < WIDE_BOX * len(w.text) * digit_w < w.x1 - w.x0:
             runs = max(runs, _cell_runs(box, dark=True), key=len)
         # The detector's box may reach into a neighbour's (`132` boxed with the `1` of `41` before
         # it): ink inside another word's box is that word's, not a part of this one.
