@@ -465,29 +465,30 @@ def test_a_faint_line_under_a_header_is_probed_from_one_number_found():
     assert ocr.probe_rows(ocr.engine(), page, [one]) == []
 
 
-def test_a_run_of_cells_a_seal_s_ring_bridges_is_cut_by_the_print_s_darker_ink():
+def _sealed(cells: list[str], gap: int, reach: int, width: int):
+    """A line of cells as a scan prints it: grey print on grey paper, and a seal's ring, greyer
+    still than the print, in strokes across every gap between the cells, top to bottom."""
     import numpy as np
 
-    from nianbao.inference import ocr
     from nianbao.inference.imaging import opencv
 
     cv2 = opencv()
-    cells = ["47", "117", "0", "0", "120"]
-    glyphs = [_glyph(c) for c in cells]
-    gap = np.full((glyphs[0].shape[0], 24, 3), 255, np.uint8)
-    row = np.concatenate([part for g in glyphs for part in (g, gap)][:-1], axis=1)
-    page = np.concatenate([np.full((20, row.shape[1], 3), 255, np.uint8), row,
-                           np.full((20, row.shape[1], 3), 255, np.uint8)])
-    # A scan's grey print on grey paper, and a seal's ring, greyer still than the print, in strokes
-    # across every gap between the cells, top to bottom.
+    page, glyphs = _row_of(cells, gap)
     page = (130 + page.astype(np.float32) / 255 * 105).astype(np.uint8)
     x = 0
     for g in glyphs[:-1]:
         x += g.shape[1]
-        cv2.line(page, (x - 6, 18), (x + 30, 20 + row.shape[0]), (200, 200, 200), 2)
-        x += gap.shape[1]
-    page = cv2.GaussianBlur(page, (3, 3), 0)
-    run = ocr.Word("4711700120", 0.9, 0.0, 20.0, float(page.shape[1] - 1), float(20 + row.shape[0]))
+        cv2.line(page, (x - 6, 18), (x + reach, page.shape[0] - 20), (200, 200, 200), width)
+        x += gap
+    return cv2.GaussianBlur(page, (3, 3), 0)
+
+
+def test_a_run_of_cells_a_seal_s_ring_bridges_is_cut_by_the_print_s_darker_ink():
+    from nianbao.inference import ocr
+
+    cells = ["47", "117", "0", "0", "120"]
+    page = _sealed(cells, gap=24, reach=30, width=2)
+    run = ocr.Word("4711700120", 0.9, 0.0, 20.0, float(page.shape[1] - 1), float(page.shape[0] - 20))
     assert [w.text for w in ocr.split_wide_numbers(ocr.engine(), page, [run])] == cells
 
 
@@ -522,22 +523,11 @@ def test_a_faint_mark_between_two_cells_boxed_as_one_leaves_the_two_numbers(mark
 
 
 def test_a_box_far_wider_than_its_digits_is_cut_by_the_print_s_darker_ink():
-    import numpy as np
-
     from nianbao.inference import ocr
-    from nianbao.inference.imaging import opencv
 
-    cv2 = opencv()
     # `9` `1` `10` in three cells, a seal's grey ring across the gaps: read `9110`, four digits,
     # few enough for one cell, but the box is twice as wide as four digits need.
-    page, glyphs = _row_of(["9", "1", "10"], gap=40)
-    page = (130 + page.astype(np.float32) / 255 * 105).astype(np.uint8)
-    x = 0
-    for g in glyphs[:-1]:
-        x += g.shape[1]
-        cv2.line(page, (x - 6, 18), (x + 46, page.shape[0] - 18), (200, 200, 200), 3)
-        x += 40
-    page = cv2.GaussianBlur(page, (3, 3), 0)
+    page = _sealed(["9", "1", "10"], gap=40, reach=46, width=3)
     # The page's other numbers, above: a digit is 15 wide.
     others = [ocr.Word("57", 0.99, 40.0 * i, 0.0, 40.0 * i + 30, 18.0) for i in range(3)]
     run = ocr.Word("9110", 0.87, 0.0, 20.0, float(page.shape[1] - 1), float(page.shape[0] - 20))
