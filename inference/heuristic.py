@@ -219,6 +219,7 @@ def align_table(frags, template: Template, table: str, variant: str | None):
     # a linked list of (item index, row) for the values assigned so far.
     states = {(-1, 0, 0): (0.0, -1, None)}
     n_rows = len(rows)
+    label_line = None  # the line of the last row label with numbers on its own line
     for idx, it in enumerate(items):
         nxt: dict = {}
 
@@ -228,6 +229,7 @@ def align_table(frags, template: Template, table: str, variant: str | None):
                 nxt[key] = (score, last_line, path)
 
         if it.kind == "L":
+            label_line = it.frag.line if it.own_values and it.scores else None
             for (i, k, cap), (score, last_line, path) in states.items():
                 # A noise label; but a row label with its numbers on its own line names their row,
                 # even where the row before it printed nothing (a blank row is not an empty slot).
@@ -243,7 +245,10 @@ def align_table(frags, template: Template, table: str, variant: str | None):
         line = it.frag.line
         slots = it.slots
         # An inner blank stays with its row unless the row has no room for it (the solver decides).
-        skip_cost = (W_INNER_SKIP if it.inner else 0.0) if it.kind == "B" else W_DISCARD
+        # A number right of a row label on its line is that row's, however few of the row's cells
+        # were found (a scan's faint digits): leaving it out costs as much as ignoring the label.
+        skip_cost = (W_INNER_SKIP if it.inner else 0.0) if it.kind == "B" else \
+            W_IGNORED if line == label_line else W_DISCARD
         for (i, k, cap), (score, last_line, path) in states.items():
             push((i, k, cap), score - skip_cost, last_line, path)
             if it.kind == "B":
@@ -339,7 +344,28 @@ def header_columns(frags: list[Fragment], n: int) -> dict[int, tuple[int, ...]]:
     line, page = nums[0].line, nums[0].page
     # A word among the numbers (撤销) is a cell too.
     nums = [f for f in frags if f.line == line and f.bbox and (f.kind == "number" or len(f.text) <= 6)]
-    return _title_columns(frags, nums, line, page, n) or spacing_columns(nums, n)
+    return _title_columns(frags, nums, line, page, n) or spacing_columns(nums, n, _header_span(frags, nums, page))
+
+
+def _header_span(frags, nums, page) -> tuple[float, float] | None:
+    """The horizontal extent of the header block standing right above a line of numbers: its
+    label boxes, upward until a vertical gap wider than a text line (the section heading, prose).
+    The header spans every column of the table, so it says where the line's columns are."""
+    top = min(f.bbox[1] for f in nums)
+    above = sorted((f for f in frags if f.kind == "label" and f.bbox and f.page == page and f.bbox[3] <= top + 2),
+                   key=lambda f: -f.bbox[3])
+    if not above:
+        return None
+    tall = sorted(f.bbox[3] - f.bbox[1] for f in above)[len(above) // 2]
+    block, edge = [], top
+    for f in above:
+        if edge - f.bbox[3] > tall:
+            break
+        block.append(f)
+        edge = min(edge, f.bbox[1])
+    if len(block) < 2:
+        return None
+    return min(f.bbox[0] for f in block), max(f.bbox[2] for f in block)
 
 
 def _title_columns(frags, nums, line, page, n) -> dict[int, tuple[int, ...]]:
@@ -382,13 +408,19 @@ def _title_columns(frags, nums, line, page, n) -> dict[int, tuple[int, ...]]:
 
 STEP_SLACK = 0.3  # a spacing this far from a whole number of column pitches may be either
 GRID_TIGHT = 0.15  # of a pitch: how near a whole column every number of an evenly spaced line stands
+SPAN_SLACK = 0.5  # of a pitch: a header this much wider than n columns still spans just them
+GRID_ANCHOR = 0.3  # of a pitch: how near a whole column the header's centre must lay the line
 
 
-def spacing_columns(nums: list[Fragment], n: int) -> dict[int, tuple[int, ...]]:
+def spacing_columns(nums: list[Fragment], n: int, span: tuple[float, float] | None = None
+                    ) -> dict[int, tuple[int, ...]]:
     """Columns from the numbers' spacing alone: neighbouring cells stand one column pitch apart
     (the smallest spacings), a blank cell between two numbers leaves twice that. Each number may
     then be in any column its offset from the first allows, with the line laid anywhere across
-    the n columns it fits; the arithmetic picks among them."""
+    the n columns it fits; the arithmetic picks among them. Where the numbers stand on an even
+    grid and the header above (`span`) is as wide as n of its columns, the header's centre is the
+    table's, which lays the line: a title is centred in its cell, so the header's margins are
+    alike on both sides however narrow its text."""
     xs = sorted(_centre(f) for f in nums)
     if len(xs) < 3:
         return {}
@@ -399,7 +431,7 @@ def spacing_columns(nums: list[Fragment], n: int) -> dict[int, tuple[int, ...]]:
     pitch = low[len(low) // 2]
     if any(s / pitch < 0.5 for s in steps):
         return {}  # far closer than a column: not one column per number
-    ranges = _grid_offsets(xs, n)
+    ranges, grid = _grid_offsets(xs, n) or (None, None)
     if ranges is None:
         # The column offsets each number may have from the first, step by step, as a range (an
         # uneven spacing widens it).
@@ -414,15 +446,21 @@ def spacing_columns(nums: list[Fragment], n: int) -> dict[int, tuple[int, ...]]:
         return {}
     room = n - 1 - ranges[-1][0]  # how far right the whole line may be laid
     order = sorted(nums, key=_centre)
+    if grid and span and n - 1 <= (span[1] - span[0]) / grid <= n + SPAN_SLACK:
+        at = (xs[0] - (span[0] + span[1]) / 2) / grid + (n - 1) / 2  # the first number's column
+        shift = round(at)
+        if abs(at - shift) <= GRID_ANCHOR and 0 <= shift <= room:
+            return {f.id: tuple(range(a + shift, b + shift + 1)) for f, (a, b) in zip(order, ranges)}
     return {f.id: tuple(range(a, min(n - 1, b + room) + 1)) for f, (a, b) in zip(order, ranges)}
 
 
-def _grid_offsets(xs: list[float], n: int) -> list[tuple[int, int]] | None:
+def _grid_offsets(xs: list[float], n: int) -> tuple[list[tuple[int, int]], float] | None:
     """Each number's column offset from the first, measured from the first rather than step by
     step: where the columns are evenly spaced (the appeals table's fifteen), small errors in each
     step do not add up over a long run of blanks. The pitch is the one, among each spacing divided
     by a few columns, that lays every number nearest a whole column with the line inside `n`
-    columns (refitted to the offsets it gives). None where the line is not on an even grid."""
+    columns (refitted to the offsets it gives), and that pitch. None where the line is not on an
+    even grid."""
     span = xs[-1] - xs[0]
     if span <= 0:
         return None
@@ -455,7 +493,7 @@ def _grid_offsets(xs: list[float], n: int) -> list[tuple[int, int]] | None:
             return None  # a ragged line (a `-layout` dump's character grid): no even grid to trust
     if off_grid > len(xs) // 4 or any(b[1] <= a[0] for a, b in zip(ranges, ranges[1:])):
         return None
-    return ranges
+    return ranges, best[1]
 
 
 def column_at(assigned, template: Template, table: str, variant: str | None,

@@ -38,19 +38,21 @@ COST_FREE = {"blank": 300, "dropped": 300, "illegible": 20}
 AMBIGUITY_TOLERANCE = 0.29  # score units, per row: readings that differ only by print-order preference (a
 # token a few columns over), never by a blank made non-zero (COST_FREE)
 LOW_CONFIDENCE = 0.95  # an OCR reading below this is a doubt the arithmetic may settle
+SPECK = 0.5  # an OCR reading below this is no better than a guess: it may be no digit at all
 # What a recogniser mistakes a digit for, both ways: closed loops (0/6/8/9, 3/8, 5/6) and strokes (1/7).
 CONFUSABLE = {"0": "689", "1": "7", "3": "8", "5": "6", "6": "058", "7": "1", "8": "0369", "9": "08"}
 MAX_OCR_LISTED = 6  # alternatives listed for an OCR doubt in a table with no arithmetic
 W_CORRECTION = 280  # per corrected OCR number, × its confidence: below an empty cell made non-zero
 
 
-def ocr_alternatives(text: str) -> list[int]:
+def ocr_alternatives(text: str, conf: float = 1.0) -> list[int]:
     """The counts a doubtful OCR reading may really be: one digit swapped for one it is
-    mistaken for, one digit dropped (a doubled stroke) or one doubled (a merged pair)."""
+    mistaken for, one digit dropped (a doubled stroke) or one doubled (a merged pair); and below
+    SPECK confidence a 0 (speckle or a seal's stroke read over a cell whose 0 was not found)."""
     digits = text.lstrip("-")
     if not digits.isdigit():
         return []
-    out = set()
+    out = {"0"} if conf < SPECK else set()
     for i, d in enumerate(digits):
         for c in CONFUSABLE.get(d, ""):
             out.add(digits[:i] + c + digits[i + 1 :])
@@ -537,7 +539,7 @@ def _solve_free(hyps) -> Solution:
             specs[k] = s
             values[k] = s.value if s.kind in ("read", "split", "uncertain") else Decimal(0)
             if s.kind == "uncertain":  # no arithmetic here to settle an OCR doubt: it is listed
-                amb[k] = [Decimal(a) for a in ocr_alternatives(s.frag.text)[:MAX_OCR_LISTED]]
+                amb[k] = [Decimal(a) for a in ocr_alternatives(s.frag.text, s.frag.conf)[:MAX_OCR_LISTED]]
         for h in hs[1:]:
             if h.score < best.score - max(W_SPLIT, W_DROP) - 1e-9:
                 break
@@ -598,7 +600,7 @@ def _solve_cpsat(hyps, constraints) -> Solution:
                 # A doubtful OCR number keeps its reading unless the arithmetic pays for one of the
                 # readings a recogniser confuses it with; never any other value.
                 _, conf, read_as = kind.split(":")
-                alts = [a for a in ocr_alternatives(read_as) if a <= ub]
+                alts = [a for a in ocr_alternatives(read_as, float(conf)) if a <= ub]
                 picks = [model.NewBoolVar("") for _ in alts]
                 if picks:
                     model.Add(sum(picks) <= sum(lits))

@@ -629,6 +629,30 @@ def test_appeals_line_columns_are_measured_from_its_first_number():
     assert spacing_columns(nums, 15) == {i: (c,) for i, c in enumerate(cols)}
 
 
+def test_an_appeals_line_is_laid_on_its_columns_by_the_header_above_it():
+    # A faint appeals line: only `1 0 0` and a word read `坊` were found, on an even grid, and the
+    # header's titles came boxed several to a box (no title per column). The header spans the
+    # fifteen columns, so its centre lays the line: `坊` is in the third column, not wherever the
+    # line's offsets fit (the arithmetic lets the line stand at two shifts).
+    from nianbao.inference.heuristic import header_columns
+    from nianbao.schema import Fragment
+
+    left, pitch = 136.0, 21.0
+
+    def box(i, text, kind, line, c0, c1, y):  # text centred over columns c0..c1
+        x0, x1 = left + c0 * pitch + 3, left + (c1 + 1) * pitch - 3
+        return Fragment(i, text, kind, line, bbox=(x0, y, x1, y + 12))
+
+    header = [box(0, "行政复议", "label", 1, 0, 4, 154), box(1, "行政诉讼", "label", 1, 5, 14, 154),
+              box(2, "结果结果其他尚未", "label", 2, 0, 3, 175), box(3, "维持纠正结果审结总计结果结果", "label", 3, 0, 6, 184),
+              box(4, "结果其他尚未总计", "label", 3, 11, 14, 184), box(5, "纠正结果审结", "label", 4, 12, 14, 193)]
+    line = [box(6, "坊", "label", 5, 2, 2, 206)] + [box(7 + k, v, "number", 5, c, c, 207)
+                                                   for k, (v, c) in enumerate([("1", 4), ("0", 5), ("0", 9)])]
+    assert header_columns(header + line, 15) == {6: (2,), 7: (4,), 8: (5,), 9: (9,)}
+    # A header over only some of the columns says nothing of where the line stands.
+    assert header_columns(header[:1] + header[2:3] + line, 15)[6] == tuple(range(0, 8))
+
+
 def test_blank_scanned_pages_give_a_clear_error_and_do_not_stop_a_report(scanned):
     from PIL import Image
 

@@ -2,6 +2,8 @@
 illegible tokens decided by the arithmetic, ambiguity said, low-confidence OCR digits corrected."""
 from decimal import Decimal
 
+import pytest
+
 from nianbao import reconstruct
 from nianbao.config import load_config
 from nianbao.inference.pipeline import STAGES, Document, classify_stage, emit, read, solve
@@ -41,6 +43,20 @@ def test_dropped_cell_restored_where_the_arithmetic_puts_it(seeds_dir):
     assert report.inconsistent == []
 
 
+def test_a_row_s_one_number_found_stays_in_its_row(seeds_dir):
+    # A scan's faint digits: one row keeps only its `1` (its other six cells were not found), a
+    # row above it shows none. The `1` beside its row label is that row's, not noise to leave out
+    # and make up again wherever the column sums let it stand.
+    text = seed_text(seeds_dir, "000_da14f1a2f0dce168.txt").replace(
+        "1.本机关不掌握相关政府信息 | 1 | 0 | 0 | 0 | 0 | 0 | 1 | |", "1.本机关不掌握相关政府信息 | 1 |").replace(
+        "1.属于国家秘密 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | |", "1.属于国家秘密 |")
+    report = reconstruct(text, engine="heuristic")
+    assert report.cells["requests.unable_not_held.natural_person"] == 1
+    assert report.cells["requests.unable_not_held.total"] == 1
+    assert report.cells["requests.denied_state_secret.total"] == 0
+    assert "requests.unable_not_held.total" not in report.ambiguous
+
+
 def test_glued_run_in_active_table_is_ambiguous(seeds_dir):
     text = seed_text(seeds_dir).replace("规章 | 0 | 0 | 0 |", "规章3012")
     report = reconstruct(text)
@@ -74,13 +90,13 @@ def test_glued_run_in_requests_is_decided_by_the_arithmetic(seeds_dir):
     assert report.ambiguous == {}
 
 
-def _misread(seeds_dir, text: str, conf: float):
-    """Seed 000 with the 1 of (四)无法提供 1. read by OCR as `text`, at confidence `conf`."""
+def _misread(seeds_dir, text: str, conf: float, printed: str = "1"):
+    """Seed 000 with the first `printed` of (四)无法提供 1. read by OCR as `text`, at confidence `conf`."""
     cfg = load_config(engine="heuristic")
     doc = Document(source="ocr.txt", data=(seeds_dir / "000_da14f1a2f0dce168.txt").read_bytes())
     read(doc, cfg)
     line = next(f.line for f in doc.fragments if "本机关不掌握" in f.text)
-    frag = next(f for f in doc.fragments if f.line == line and f.kind == "number" and f.text == "1")
+    frag = next(f for f in doc.fragments if f.line == line and f.kind == "number" and f.text == printed)
     frag.text, frag.value, frag.conf = text, Decimal(text), conf
     for stage in (classify_stage, solve, emit):
         stage(doc, cfg)
@@ -104,6 +120,18 @@ def test_low_confidence_reading_is_only_corrected_to_what_ocr_confuses_it_with(s
     assert r.cells["requests.unable_not_held.natural_person"] == 4
     assert r.provenance["requests.unable_not_held.natural_person"].method == "read"
     assert "requests.row:unable_not_held:total" in r.inconsistent
+
+
+@pytest.mark.parametrize("conf, corrected", [(0.3, True), (0.6, False)])
+def test_a_reading_no_better_than_a_guess_may_be_a_speck_on_a_zero(seeds_dir, conf, corrected):
+    # A `4` read where a 0 is printed (a seal's stroke, speckle): no recogniser mistakes a 0 for a
+    # 4, but a reading below even odds may be no digit at all, and the arithmetic's 0 stands;
+    # a likelier reading is kept and the broken sum flagged.
+    r = _misread(seeds_dir, "4", conf, printed="0")
+    key = "requests.unable_not_held.commercial"
+    assert r.cells[key] == (0 if corrected else 4)
+    assert (r.provenance[key].method == "corrected") is corrected
+    assert (r.inconsistent == []) is corrected
 
 
 def test_confident_wrong_digit_is_not_corrected(seeds_dir):
