@@ -138,6 +138,12 @@ def items_for(frags: list[Fragment], template: Template, table: str, variant: st
                 own = nxt is not None and nxt.kind in ("number", "blank") and (
                     nxt.line == f.line or (cell_a_line and per_line[f.line] == 1 and 0 < runs[i + 1] <= widest))
                 items.append(Item(f, "L", scores=scores, own_values=own))
+    # A row label wrapped over two lines with its numbers beside the second (`2.其他法律行政法规禁`
+    # / `止公开 1 1`): the numbers are the wrapped label's, as if on its own line.
+    for prev, it in zip(items, items[1:]):
+        if it.kind == prev.kind == "L" and it.own_values and not it.scores and prev.scores \
+                and not prev.own_values and prev.frag.line == it.frag.line - 1:
+            prev.own_values = True
     inner = interior_blanks(frags)
     for it in items:
         it.inner = it.kind == "B" and it.frag.id in inner

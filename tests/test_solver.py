@@ -57,6 +57,20 @@ def test_a_row_s_one_number_found_stays_in_its_row(seeds_dir):
     assert "requests.unable_not_held.total" not in report.ambiguous
 
 
+def test_numbers_beside_a_wrapped_label_s_second_line_are_its_row_s(seeds_dir):
+    # `2.其他法律行政法规禁` / `止公开 | 1 | 1`: the label wraps and its numbers stand beside its
+    # second line, below a row that printed one cell. They are row 2's, not more of row 1's.
+    text = seed_text(seeds_dir, "000_da14f1a2f0dce168.txt").replace(
+        "(三)不予公开 | 1.属于国家秘密 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | |", "(三)不予公开 | 1.属于国家秘密 | 0 |").replace(
+        "2.其他法律行政法规禁止公开 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | ||", "2.其他法律行政法规禁\n止公开 | 1 | 1 |").replace(
+        "1.本机关不掌握相关政府信息 | 1 | 0 | 0 | 0 | 0 | 0 | 1 |", "1.本机关不掌握相关政府信息 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |")
+    report = reconstruct(text, engine="heuristic")
+    assert report.cells["requests.denied_prohibited_by_law.natural_person"] == 1
+    assert report.cells["requests.denied_prohibited_by_law.total"] == 1
+    assert report.cells["requests.denied_state_secret.total"] == 0
+    assert report.inconsistent == []
+
+
 def test_glued_run_in_active_table_is_ambiguous(seeds_dir):
     text = seed_text(seeds_dir).replace("规章 | 0 | 0 | 0 |", "规章3012")
     report = reconstruct(text)
