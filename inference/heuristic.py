@@ -251,12 +251,13 @@ def align_table(frags, template: Template, table: str, variant: str | None):
         line = it.frag.line
         slots = it.slots
         # An inner blank stays with its row unless the row has no room for it (the solver decides).
-        # A number right of a row label on its line is that row's, however few of the row's cells
-        # were found (a scan's faint digits): leaving it out costs as much as ignoring the label.
-        skip_cost = (W_INNER_SKIP if it.inner else 0.0) if it.kind == "B" else \
-            W_IGNORED if line == label_line else W_DISCARD
+        skip_cost = (W_INNER_SKIP if it.inner else 0.0) if it.kind == "B" else W_DISCARD
         for (i, k, cap), (score, last_line, path) in states.items():
-            push((i, k, cap), score - skip_cost, last_line, path)
+            # The first number right of a row label on its line is that row's, however few of the
+            # row's cells were found (a scan's faint digits): leaving it out costs as much as
+            # ignoring the label. Any after it may be spare (a cell boxed twice).
+            first = it.kind == "V" and k == 0 and line == label_line == last_line
+            push((i, k, cap), score - (W_IGNORED if first else skip_cost), last_line, path)
             if it.kind == "B":
                 # A blank at the edge of a row's line may be a cell or padding: it rides along with
                 # the row (the solver decides) but never pushes a printed number out of it.

@@ -653,6 +653,38 @@ def test_an_appeals_line_is_laid_on_its_columns_by_the_header_above_it():
     assert header_columns(header[:1] + header[2:3] + line, 15)[6] == tuple(range(0, 8))
 
 
+def test_a_cell_boxed_twice_on_a_label_s_line_does_not_push_the_rows_below_down():
+    # A bitonal 300-dpi scan: a row's first `0.00` comes boxed with its label, another `0.00` as
+    # `0` and `00`, so the row's line holds eight numbers for seven cells. The spare is left out;
+    # the rows below keep their own numbers (a row label's first number is its row's, the rest of
+    # its line may be spare).
+    from decimal import Decimal
+
+    from nianbao.inference.heuristic import align_table
+    from nianbao.schema import Fragment
+    from nianbao.templates import load_template
+
+    zeros = ["0.00", "0", "00", "0.00", "0.00", "0.00", "0.00", "0.00"]
+    tpl = load_template("2021")
+    rows = [r.key for r in tpl.tables["requests"].rows_for("split")]
+    lines = [(r.labels[-1], ["0.00"] * 7) for r in tpl.tables["requests"].rows_for("split")[:6]] + [
+             ("3.危及“三安全一稳定”", ["0.00"] * 7), ("(三)不予4.保护第三方合法权益", zeros),
+             ("5.属于三类内部事务信", None), (None, ["0.00", "34", "0.00", "0.00", "0.00", "0.00", "34"]),
+             ("6.属于四类过程性信息", zeros), ("7.属于行政执法案卷", ["0.00"] * 7)]
+    frags: list[Fragment] = []
+    for n, (label, cells) in enumerate(lines):
+        y = 20.0 * n
+        if label:
+            frags.append(Fragment(len(frags), label, "label", n, bbox=(150, y, 300, y + 10)))
+        for j, v in enumerate(cells or []):
+            x = 312 + 28 * j - (8 if len(cells) > 7 and j > 1 else 0)
+            frags.append(Fragment(len(frags), v, "number", n, bbox=(x, y, x + 20, y + 10), value=Decimal(v)))
+    assigned, _, _ = align_table(frags, tpl, "requests", "split")
+    got = {rows[r]: [f.text for f in fs] for r, fs in assigned.items() if fs}
+    assert got["denied_internal_affairs"] == ["0.00", "34", "0.00", "0.00", "0.00", "0.00", "34"]
+    assert len(got["denied_third_party"]) == 7
+
+
 def test_blank_scanned_pages_give_a_clear_error_and_do_not_stop_a_report(scanned):
     from PIL import Image
 
