@@ -131,3 +131,46 @@ def test_small_type_header_columns_and_a_word_in_an_appeals_cell():
     row = [report.cells[f"appeals.review.{k}"] for k in ("upheld", "corrected", "other", "pending", "total")]
     assert row == [0, 0, 1, 0, 1]
     assert report.provenance["appeals.review.other"].method != "read"
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_the_text_layer_s_words_are_pdfplumber_s(made, rotation):
+    # The reader takes the characters from pdfium (several times faster than pdfminer) and makes
+    # words as pdfplumber's `extract_words` does: the same words at the same places, on pages
+    # turned by /Rotate too (a landscape table page).
+    import pypdfium2 as pdfium
+    from reportlab.pdfgen import canvas
+
+    from nianbao.datasets.documents import cjk_font
+    from nianbao.inference.readers.pdf import page_words
+
+    # A landscape page as displayed (842 × 595), its content drawn upright on a page of that size
+    # turned by /Rotate: user space is the unturned page's.
+    w, h = (842, 595) if rotation in (0, 180) else (595, 842)
+    to_user = {0: lambda x, y: (x, y), 90: lambda x, y: (x, y - 595), 180: lambda x, y: (x - 842, y - 595),
+               270: lambda x, y: (x - 842, y)}[rotation]
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(w, h))
+    c.setPageRotation(rotation)
+    c.rotate(rotation)
+
+    def draw(x, y, text, size=10):
+        c.setFont(cjk_font(), size)
+        c.drawString(*to_user(x, y), text)
+
+    draw(60, 540, "行政许可 12 0 7")
+    draw(60, 520, "行政事业性收费 2468.40元  3")
+    draw(400, 300, "结果维持", 8)
+    draw(432, 300, "结果纠正", 8)  # two titles 0 pt apart: one word, as pdfplumber makes it
+    c.save()
+    with pdfplumber.open(io.BytesIO(buf.getvalue())) as doc:
+        theirs = doc.pages[0].extract_words(x_tolerance=1.5, y_tolerance=2, keep_blank_chars=False)
+    ours = page_words(pdfium.PdfDocument(buf.getvalue())[0])
+    key = lambda w: (round(w["top"]), w["x0"])  # noqa: E731
+    theirs, ours = sorted(theirs, key=key), sorted(ours, key=key)
+    assert [w["text"] for w in ours] == [w["text"] for w in theirs]
+    for a, b in zip(ours, theirs):
+        assert all(abs(a[k] - b[k]) < 1.0 for k in ("x0", "x1", "top", "bottom")), (a, b)
+    # And the whole made report reads through them as before.
+    truth, pdf = made
+    assert diff_cells(reconstruct(pdf, engine="heuristic").cells, gold_json(truth, "x", "x")["cells"]) == []

@@ -3,7 +3,6 @@ between them. A PDF whose text layer is missing or garbage (a scan, a font witho
 goes to OCR (`readers/scan.py`) unless the config says `ocr: never`."""
 from __future__ import annotations
 
-
 from nianbao.config import PipelineConfig, load_config
 from nianbao.errors import InputTooLarge, NianbaoError, UnreadableInput, require
 from nianbao.schema import Fragment
@@ -128,18 +127,19 @@ def page_words(page) -> list[dict]:
     finally:
         tp.close()
         page.close()  # a long PDF is held one page at a time
-    words = []
+    words: list[dict] = []
     for line in _char_lines(chars):
+        prev = None
         for c in line:
-            w = words[-1] if words and words[-1]["line"] is line else None
-            if w is None or c["x0"] < w["last_x0"] or c["x0"] > w["x1"] + X_TOLERANCE \
-                    or abs(c["top"] - w["last_top"]) > Y_TOLERANCE:
-                words.append(dict(text=c["text"], x0=c["x0"], x1=c["x1"], top=c["top"], bottom=c["bottom"],
-                                  line=line, last_x0=c["x0"], last_top=c["top"]))
+            if prev is None or c["x0"] < prev["x0"] or c["x0"] > prev["x1"] + X_TOLERANCE \
+                    or abs(c["top"] - prev["top"]) > Y_TOLERANCE:
+                words.append(dict(c))
             else:
+                w = words[-1]
                 w.update(text=w["text"] + c["text"], x1=max(w["x1"], c["x1"]), top=min(w["top"], c["top"]),
-                         bottom=max(w["bottom"], c["bottom"]), last_x0=c["x0"], last_top=c["top"])
-    return [dict(text=w["text"], x0=w["x0"], x1=w["x1"], top=w["top"], bottom=w["bottom"]) for w in words]
+                         bottom=max(w["bottom"], c["bottom"]))
+            prev = c
+    return words
 
 
 def _char_lines(chars: list[dict]) -> list[list[dict]]:
