@@ -56,6 +56,18 @@ def test_corrupt_pdf(made):
         reconstruct(pdf[: len(pdf) // 3][:200] + b"garbage" * 50)
 
 
+@pytest.mark.parametrize("ocr", ["auto", "never"])
+def test_a_pdf_with_no_pages_says_so(ocr):
+    import pypdfium2 as pdfium
+
+    from nianbao.config import load_config
+
+    buf = io.BytesIO()
+    pdfium.PdfDocument.new().save(buf)
+    with pytest.raises(UnreadableInput, match="E002.*the PDF has no pages"):
+        reconstruct(buf.getvalue(), load_config(ocr=ocr))
+
+
 def test_encrypted_pdf():
     from reportlab.lib import pdfencrypt
     from reportlab.pdfgen import canvas

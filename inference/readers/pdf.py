@@ -3,6 +3,8 @@ between them. A PDF whose text layer is missing or garbage (a scan, a font witho
 goes to OCR (`readers/scan.py`) unless the config says `ocr: never`."""
 from __future__ import annotations
 
+import io
+
 from nianbao.config import PipelineConfig, load_config
 from nianbao.errors import InputTooLarge, NianbaoError, UnreadableInput, require
 from nianbao.schema import Fragment
@@ -30,9 +32,7 @@ def read_pdf(data: bytes, source: str, config: PipelineConfig | None = None) -> 
         pdf = pdfium.PdfDocument(data)
         n_pages = len(pdf)
     except Exception as exc:
-        if "password" in str(exc).lower() or b"/Encrypt" in data:
-            raise UnreadableInput("the PDF is encrypted: decrypt it first (e.g. qpdf --decrypt)", source=source) from None
-        raise UnreadableInput(f"corrupt PDF ({exc.__class__.__name__})", source=source) from None
+        raise _unopenable(data, exc, source) from None
     if n_pages > config.max_pages:
         pdf.close()
         raise InputTooLarge(f"{n_pages} pages is over the limit of {config.max_pages}", source=source)
@@ -76,6 +76,22 @@ SMALL_PDF = 12  # pages: a report this short is read whole
 # Words of the three tables' headings and labels: a page naming two of them may hold a table.
 TABLE_MARKERS = ("第二十条", "信息内容", "申请人情况", "本年新收", "上年结转", "予以公开", "行政复议", "行政诉讼",
                  "结果维持", "规范性文件", "行政许可", "行政处罚", "办理结果", "尚未审结")
+
+
+def _unopenable(data: bytes, exc: Exception, source: str) -> UnreadableInput:
+    """Why pdfium could not open a PDF, in the user's words. pdfium refuses a document with no
+    pages as it refuses a broken one; pdfminer tells the two apart."""
+    if "password" in str(exc).lower() or b"/Encrypt" in data:
+        return UnreadableInput("the PDF is encrypted: decrypt it first (e.g. qpdf --decrypt)", source=source)
+    try:
+        import pdfplumber
+
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            if not pdf.pages:
+                return UnreadableInput("the PDF has no pages", source=source)
+    except Exception:
+        pass
+    return UnreadableInput(f"corrupt PDF ({exc.__class__.__name__})", source=source)
 
 
 def table_pages(doc, n: int) -> list[int]:
@@ -192,7 +208,7 @@ def _ocr_pdf(data: bytes, source: str, config: PipelineConfig) -> list[Fragment]
     try:
         doc = pdfium.PdfDocument(data)
     except Exception as exc:
-        raise UnreadableInput(f"corrupt PDF ({exc.__class__.__name__})", source=source) from None
+        raise _unopenable(data, exc, source) from None
     try:
         n = len(doc)
         if n == 0:
