@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nianbao.errors import ConfigError, require
-from nianbao.inference.heuristic import HeuristicEngine
+from nianbao.inference.heuristic import HeuristicEngine, between_values
 from nianbao.schema import Candidate, Classification, Fragment
 from nianbao.templates import Template
 
@@ -104,6 +104,8 @@ class ModelEngine:
         own = set(template.all_keys("split")) | set(template.all_keys("single"))
         cands: list[Candidate] = []
         illegible, tables, rows_seen = set(), [], set()
+        number_lines = {f.line for f in fragments if f.kind == "number"}
+        index = {f.id: i for i, f in enumerate(fragments)}
         for fid, top in preds.items():
             key, p = top[0]
             if key == "none" or key not in own:
@@ -111,7 +113,12 @@ class ModelEngine:
             table, row, _ = key.split(".")
             f = by_id[fid]
             if f.kind == "label":
-                illegible.add(fid)  # a word where a number should be
+                # A word where a number should be stands among numbers: on a line of them or
+                # between two. A header's character OCR misread (`池`) is no cell, whatever the
+                # model makes of it (one such cell before a line's numbers unplaces the line).
+                if f.line not in number_lines and not between_values(fragments, index[fid]):
+                    continue
+                illegible.add(fid)
             for k, q in top:
                 if k != "none" and k in own and (k == key or q >= SECOND):
                     cands.append(Candidate(fid, k, q))
@@ -142,8 +149,6 @@ class ModelEngine:
     def _illegible(fragments, preds, template: Template, illegible: set[int]) -> list[Candidate]:
         """A word between two numbers of a value line (撤销) is a cell the model may call none:
         it may sit in any column of its neighbours' rows, and the arithmetic gives its value."""
-        from nianbao.inference.heuristic import between_values
-
         out = []
         from nianbao.models.features import _hint
 

@@ -176,3 +176,26 @@ def test_label_matcher_candidates_keep_a_number_the_model_misses(seeds_dir, monk
     report = reconstruct(seeds_dir / f"{SEEDS[0]}.txt", engine="model")
     assert report.cells["requests.unable_not_held.natural_person"] == 1
     assert report.provenance["requests.unable_not_held.natural_person"].method == "read"
+
+
+def test_a_header_word_the_model_calls_a_cell_does_not_unplace_the_line(seeds_dir, monkeypatch):
+    """A word is a cell only where it stands among numbers (`撤销` in the appeals line): a header
+    title the model takes for a cell (an OCR misreading of one, say) is none, or the line's
+    numbers, all printed after it, could not be placed at all."""
+    from nianbao.inference.engines import get_engine
+
+    engine = get_engine("model")
+    real_run = engine.run
+
+    def confused_run(fragments, template=None):
+        preds, cuts = real_run(fragments, template)
+        start = next(i for i, f in enumerate(fragments) if "行政复议" in f.text and f.kind == "label")
+        title = next(f for f in fragments[start:] if f.kind == "label" and "结果" in f.text)
+        preds[title.id] = [("appeals.suit_after_review.pending", 0.42), ("none", 0.3)]
+        return preds, cuts
+
+    monkeypatch.setattr(engine, "run", confused_run)
+    report = reconstruct(seeds_dir / f"{SEEDS[0]}.txt", engine="model")
+    assert report.cells["appeals.review.total"] == 1
+    assert report.provenance["appeals.review.total"].method == "read"
+    assert report.cells["appeals.suit_after_review.pending"] == 0
