@@ -598,7 +598,7 @@ def _solve_cpsat(hyps, constraints) -> Solution:
         for kind, lits in open_lits[k].items():
             if kind.startswith("uncertain"):
                 # A doubtful OCR number keeps its reading unless the arithmetic pays for one of the
-                # readings a recogniser confuses it with; never any other value.
+                # readings a recogniser confuses it with (or, below SPECK, for a 0); never any other.
                 _, conf, read_as = kind.split(":")
                 alts = [a for a in ocr_alternatives(read_as, float(conf)) if a <= ub]
                 picks = [model.NewBoolVar("") for _ in alts]
